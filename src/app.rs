@@ -1,0 +1,136 @@
+//! Wiring: configuration → store → services → schema → HTTP, and the
+//! server's life from bind to graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::graphql;
+use crate::http::{self, AppState};
+use crate::service::login_throttle::LoginThrottle;
+use crate::service::password::PasswordHasher;
+use crate::service::rate_limit::{RateLimitConfig, RateLimits};
+use crate::service::tokens::AccessTokens;
+use crate::service::{AuthService, Services, UserService};
+use crate::{secrets, store};
+
+/// How often idle rate-limit state is forgotten.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// A token that, once cancelled, shuts the server down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server has shut down.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")??;
+        Ok(())
+    }
+}
+
+/// Builds every part and starts serving on `HOST:PORT`.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let secret = secrets::jwt_secret(&config)?;
+    let store = store::open(&config).await?;
+    let rate_limits = Arc::new(RateLimits::new(RateLimitConfig {
+        auth_per_minute: config.auth_rate_limit_per_minute,
+    }));
+    let login_throttle = Arc::new(LoginThrottle::new(config.login_failures_before_delay));
+    let auth = AuthService::new(
+        store.clone(),
+        PasswordHasher::new()?,
+        AccessTokens::new(&secret),
+        rate_limits.clone(),
+        login_throttle.clone(),
+    );
+    let services = Arc::new(Services {
+        users: UserService::new(store.clone()),
+        auth,
+        store,
+        rate_limits,
+        login_throttle,
+    });
+    let state = AppState {
+        schema: graphql::build_schema(services.clone(), config.environment),
+        services: services.clone(),
+        started_at: Instant::now(),
+    };
+    let router = http::router(state, &config)?;
+
+    let listener = tokio::net::TcpListener::bind((config.host, config.port))
+        .await
+        .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+
+    tokio::spawn(prune_periodically(services, shutdown.clone()));
+    let task = tokio::spawn(
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future(),
+    );
+    tracing::info!(%addr, "RealTalk listening; GraphiQL at http://{addr}/graphql");
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+async fn prune_periodically(services: Arc<Services>, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => services.prune_limits(),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,82 @@
+//! The one mapping from [`AppError`] to GraphQL errors with `extensions.code`,
+//! and an extension that gives a code to the errors async-graphql raises
+//! itself (parse, validation, limits), so every error a client sees has one.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::{ErrorExtensions as _, Response};
+use uuid::Uuid;
+
+use crate::error::{AppError, ErrorKind};
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        let code = error.kind.code();
+        if error.kind == ErrorKind::Internal {
+            // The client gets an id to quote; the cause stays in the log.
+            let error_id = Uuid::now_v7().to_string();
+            tracing::error!(
+                error_id = %error_id,
+                location = %error.location,
+                cause = ?error.source,
+                "internal error"
+            );
+            return async_graphql::Error::new(format!(
+                "internal server error (error id {error_id})"
+            ))
+            .extend_with(|_, extensions| {
+                extensions.set("code", code);
+                extensions.set("errorId", error_id.clone());
+            });
+        }
+        async_graphql::Error::new(error.message).extend_with(|_, extensions| {
+            extensions.set("code", code);
+            if let Some(field) = error.field {
+                extensions.set("field", field);
+            }
+            if let ErrorKind::RateLimited {
+                retry_after_seconds,
+            } = error.kind
+            {
+                extensions.set("retryAfterSeconds", retry_after_seconds);
+            }
+        })
+    }
+}
+
+/// Code for request-level errors raised before execution (parse, validation,
+/// depth and complexity limits), as Apollo Server names them.
+pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+/// Gives every error without a code one: request-level errors (no data) are
+/// validation failures; field errors without a code come from argument
+/// coercion and are bad input.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        let fallback = if response.data == async_graphql::Value::Null {
+            VALIDATION_FAILED
+        } else {
+            ErrorKind::BadUserInput.code()
+        };
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", fallback);
+            }
+        }
+        response
+    }
+}

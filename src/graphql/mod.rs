@@ -1,0 +1,47 @@
+//! The GraphQL schema: types, thin resolvers, error mapping. Resolvers only
+//! translate between GraphQL and services; rules live in `service/`.
+
+pub mod context;
+pub mod errors;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+use crate::config::Environment;
+use crate::service::Services;
+
+pub use context::RequestContext;
+
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Deepest selection accepted; the contract's deepest sensible query is ~8.
+pub const MAX_DEPTH: usize = 12;
+/// Largest total complexity accepted (list fields multiply by their size).
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
+        .extension(errors::ErrorCodes)
+}
+
+/// The schema that serves requests.
+pub fn build_schema(services: Arc<Services>, environment: Environment) -> AppSchema {
+    let mut builder = builder().data(services);
+    if environment == Environment::Production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL the server implements, as `realtalk schema` prints it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,43 @@
+//! Liveness and readiness.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use super::AppState;
+
+/// Process alive; touches no dependency.
+pub async fn health() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Dependencies with their latency; 503 when one is down.
+pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
+    let started = Instant::now();
+    let store = state.services.store.ping().await;
+    let store_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let store_ok = store.is_ok();
+    let body = json!({
+        "status": if store_ok { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptimeSeconds": state.started_at.elapsed().as_secs(),
+        "checks": {
+            "store": {
+                "engine": state.services.store.engine(),
+                "ok": store_ok,
+                "latencyMs": store_latency_ms,
+            },
+            "bus": { "engine": "local", "ok": true, "latencyMs": 0.0 },
+        },
+    });
+    let code = if store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body))
+}

@@ -1,0 +1,86 @@
+//! The HTTP surface: the axum router and the layers around it.
+//!
+//! Layers, outermost first: request id → tracing → security headers → CORS →
+//! client IP → (on /graphql) body limit → per-IP rate limit → handler.
+
+pub mod client_ip;
+pub mod graphql;
+pub mod health;
+pub mod security;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_governor::GovernorLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::graphql::AppSchema;
+use crate::service::Services;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub services: Arc<Services>,
+    pub started_at: Instant,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
+    let ip_limit = security::ip_rate_limit(config.rate_limit_per_second, config.rate_limit_burst)
+        .ok_or_else(|| {
+        anyhow::anyhow!("RATE_LIMIT_PER_SECOND/RATE_LIMIT_BURST: invalid limiter")
+    })?;
+    let graphql_routes = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .layer(
+            ServiceBuilder::new()
+                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+                .layer(GovernorLayer::new(ip_limit).error_handler(security::rate_limited_response)),
+        );
+    let trusted_proxies: Arc<Vec<IpAddr>> = Arc::new(config.trusted_proxies.clone());
+    let router = Router::new()
+        .route("/health", get(health::health))
+        .route("/status", get(health::status))
+        .merge(graphql_routes)
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            client_ip::resolve,
+        ))
+        .layer(security::cors(&config.cors_origins));
+    let router = security::default_headers()
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        });
+    Ok(router
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default();
+                // The path only: query strings may carry variables.
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state))
+}

@@ -1,0 +1,34 @@
+//! Behaviour and rules. Services own authorization and validation; they know
+//! nothing of GraphQL or HTTP and talk to storage only through `store::Store`.
+
+pub mod auth;
+pub mod login_throttle;
+pub mod password;
+pub mod rate_limit;
+pub mod tokens;
+pub mod users;
+pub mod validation;
+
+use std::sync::Arc;
+
+use crate::store::Store;
+
+pub use auth::{AuthService, AuthSession, Registration, Viewer};
+pub use users::UserService;
+
+/// Every service, built once at start and shared by all requests.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub auth: AuthService,
+    pub users: UserService,
+    pub rate_limits: Arc<rate_limit::RateLimits>,
+    pub login_throttle: Arc<login_throttle::LoginThrottle>,
+}
+
+impl Services {
+    /// Forgets idle rate-limit and throttle state; called periodically.
+    pub fn prune_limits(&self) {
+        self.rate_limits.prune();
+        self.login_throttle.prune();
+    }
+}

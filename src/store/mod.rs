@@ -1,0 +1,42 @@
+//! The storage contract: one trait per aggregate, gathered under [`Store`].
+//!
+//! Services depend on `Arc<dyn Store>` only. Each engine (`sqlite/` now,
+//! `mongo/` later) implements every trait, with methods in the same order as
+//! the trait declares them (create, read, update, delete), so engines can be
+//! read side by side. The same contract tests run against every engine.
+
+pub mod model;
+pub mod sessions;
+pub mod sqlite;
+pub mod users;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{Config, DatabaseTarget};
+use crate::error::AppResult;
+
+pub use model::*;
+pub use sessions::SessionStore;
+pub use users::UserStore;
+
+/// Everything RealTalk persists.
+#[async_trait]
+pub trait Store: UserStore + SessionStore + Send + Sync {
+    /// A short engine name for logs and `/status` (`sqlite`, `mongodb`).
+    fn engine(&self) -> &'static str;
+
+    /// A cheap round trip proving the store answers.
+    async fn ping(&self) -> AppResult<()>;
+}
+
+/// Opens the engine the configuration selects, applying migrations.
+pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match config.database_target()? {
+        DatabaseTarget::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        DatabaseTarget::Mongo(_) => anyhow::bail!(
+            "DATABASE_URL: the MongoDB engine is not available in this build yet; use sqlite:// or leave it unset"
+        ),
+    }
+}
