@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "realtalk",
     version,
-    about = "RealTalk: real-time messaging over one GraphQL API"
+    about = "RealTalk: real-time messaging over one GraphQL API",
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(subcommand)]
