@@ -16,7 +16,9 @@ use crate::service::login_throttle::LoginThrottle;
 use crate::service::password::PasswordHasher;
 use crate::service::rate_limit::{RateLimitConfig, RateLimits};
 use crate::service::tokens::AccessTokens;
-use crate::service::{AuthService, Services, UserService};
+use crate::service::{
+    AuthService, ConversationService, FriendService, MessageService, Services, UserService,
+};
 use crate::{secrets, store};
 
 /// How often idle rate-limit state is forgotten.
@@ -63,8 +65,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         rate_limits.clone(),
         login_throttle.clone(),
     );
+    let friends = Arc::new(FriendService::new(store.clone()));
+    let conversations = Arc::new(ConversationService::new(store.clone(), friends.clone()));
     let services = Arc::new(Services {
         users: UserService::new(store.clone()),
+        messages: MessageService::new(store.clone(), conversations.clone(), friends.clone()),
+        friends,
+        conversations,
         auth,
         store,
         rate_limits,

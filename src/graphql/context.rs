@@ -60,3 +60,8 @@ pub async fn optional_viewer<'a>(ctx: &Context<'a>) -> AppResult<Option<&'a View
         Err(_) => Ok(None),
     }
 }
+
+/// The request's DataLoaders.
+pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a super::loaders::Loaders> {
+    ctx.data::<super::loaders::Loaders>()
+}

@@ -80,3 +80,18 @@ impl Extension for ErrorCodesExtension {
         response
     }
 }
+
+/// A loader's shared error as a GraphQL error (with its code).
+pub fn shared(error: Arc<AppError>) -> async_graphql::Error {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error.into(),
+        Err(shared) => AppError {
+            kind: shared.kind,
+            message: shared.message.clone(),
+            field: shared.field,
+            source: Some(anyhow::anyhow!("{:?}", shared.source)),
+            location: shared.location,
+        }
+        .into(),
+    }
+}

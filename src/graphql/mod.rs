@@ -2,9 +2,10 @@
 //! translate between GraphQL and services; rules live in `service/`.
 
 pub mod context;
+pub mod cursor;
 pub mod errors;
-pub mod mutation;
-pub mod query;
+pub mod loaders;
+pub mod resolvers;
 pub mod types;
 
 use std::sync::Arc;
@@ -15,21 +16,26 @@ use crate::config::Environment;
 use crate::service::Services;
 
 pub use context::RequestContext;
+pub use loaders::Loaders;
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<resolvers::Query, resolvers::Mutation, EmptySubscription>;
 
 /// Deepest selection accepted; the contract's deepest sensible query is ~8.
 pub const MAX_DEPTH: usize = 12;
 /// Largest total complexity accepted (list fields multiply by their size).
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(32)
-        .limit_directives(16)
-        .extension(errors::ErrorCodes)
+fn builder() -> SchemaBuilder<resolvers::Query, resolvers::Mutation, EmptySubscription> {
+    Schema::build(
+        resolvers::Query::default(),
+        resolvers::Mutation::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(32)
+    .limit_directives(16)
+    .extension(errors::ErrorCodes)
 }
 
 /// The schema that serves requests.

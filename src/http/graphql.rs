@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::client_ip::ClientIp;
-use crate::graphql::RequestContext;
+use crate::graphql::{Loaders, RequestContext};
 
 /// GraphiQL loads its scripts and styles from a CDN, so its page gets its own policy.
 const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
@@ -29,7 +29,8 @@ pub async fn post(
     }
     let request = request
         .into_inner()
-        .data(RequestContext::new(client_ip, bearer_token(&headers)));
+        .data(RequestContext::new(client_ip, bearer_token(&headers)))
+        .data(Loaders::new(&state.services));
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
@@ -71,7 +72,9 @@ pub async fn get(
         )
             .into_response();
     }
-    let request = request.data(RequestContext::new(client_ip, bearer_token(&headers)));
+    let request = request
+        .data(RequestContext::new(client_ip, bearer_token(&headers)))
+        .data(Loaders::new(&state.services));
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 

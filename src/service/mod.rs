@@ -2,7 +2,10 @@
 //! nothing of GraphQL or HTTP and talk to storage only through `store::Store`.
 
 pub mod auth;
+pub mod conversations;
+pub mod friends;
 pub mod login_throttle;
+pub mod messages;
 pub mod password;
 pub mod rate_limit;
 pub mod tokens;
@@ -14,6 +17,9 @@ use std::sync::Arc;
 use crate::store::Store;
 
 pub use auth::{AuthService, AuthSession, Registration, Viewer};
+pub use conversations::ConversationService;
+pub use friends::FriendService;
+pub use messages::MessageService;
 pub use users::UserService;
 
 /// Every service, built once at start and shared by all requests.
@@ -21,6 +27,9 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub auth: AuthService,
     pub users: UserService,
+    pub friends: Arc<FriendService>,
+    pub conversations: Arc<ConversationService>,
+    pub messages: MessageService,
     pub rate_limits: Arc<rate_limit::RateLimits>,
     pub login_throttle: Arc<login_throttle::LoginThrottle>,
 }

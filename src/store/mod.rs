@@ -5,6 +5,9 @@
 //! the trait declares them (create, read, update, delete), so engines can be
 //! read side by side. The same contract tests run against every engine.
 
+pub mod conversations;
+pub mod friends;
+pub mod messages;
 pub mod model;
 pub mod sessions;
 pub mod sqlite;
@@ -17,13 +20,18 @@ use async_trait::async_trait;
 use crate::config::{Config, DatabaseTarget};
 use crate::error::AppResult;
 
+pub use conversations::ConversationStore;
+pub use friends::FriendStore;
+pub use messages::MessageStore;
 pub use model::*;
 pub use sessions::SessionStore;
 pub use users::UserStore;
 
 /// Everything RealTalk persists.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + Send + Sync {
+pub trait Store:
+    UserStore + SessionStore + FriendStore + ConversationStore + MessageStore + Send + Sync
+{
     /// A short engine name for logs and `/status` (`sqlite`, `mongodb`).
     fn engine(&self) -> &'static str;
 

@@ -77,3 +77,145 @@ pub enum RefreshOutcome {
     /// Unknown token, or its session is revoked or expired.
     Invalid,
 }
+
+/// The state of a friend request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FriendRequestStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FriendRequestRecord {
+    pub id: String,
+    pub from_user_id: String,
+    pub to_user_id: String,
+    pub status: FriendRequestStatus,
+    pub created_at: DateTime<Utc>,
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// How one user stands to another, as that user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relationship {
+    None,
+    Friends,
+    RequestSent,
+    RequestReceived,
+    /// The viewer blocked the other user. (Being blocked is never shown.)
+    Blocked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemberRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRecord {
+    pub id: String,
+    pub kind: ConversationKind,
+    pub title: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Highest event seq so far (0 when empty).
+    pub last_seq: i64,
+    pub last_activity_at: DateTime<Utc>,
+    pub last_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub conversation_id: String,
+    pub user_id: String,
+    pub role: MemberRole,
+    pub joined_at: DateTime<Utc>,
+    pub last_read_seq: i64,
+}
+
+/// A position in the conversation list, which is ordered by last activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationCursor {
+    pub last_activity_at: DateTime<Utc>,
+    pub id: String,
+}
+
+/// What `leave_group` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaveOutcome {
+    /// The user was not a member.
+    NotMember,
+    /// The user left; `new_owner` took over if the owner left.
+    Left { new_owner: Option<String> },
+    /// The last member left and the group is gone.
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub id: String,
+    pub conversation_id: String,
+    /// Seq of the CREATED event.
+    pub seq: i64,
+    pub author_id: String,
+    pub body: String,
+    pub reply_to_id: Option<String>,
+    pub client_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: String,
+    pub conversation_id: String,
+    pub author_id: String,
+    pub body: String,
+    pub reply_to_id: Option<String>,
+    pub client_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageEventKind {
+    Created,
+    Edited,
+    Deleted,
+    ReactionsChanged,
+}
+
+/// One entry of a conversation's event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEventRecord {
+    pub conversation_id: String,
+    pub seq: i64,
+    pub kind: MessageEventKind,
+    pub message_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message write: the message as stored now, and the event it produced
+/// (`None` when nothing changed, e.g. an idempotent retry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageChange {
+    pub message: MessageRecord,
+    pub event: Option<MessageEventRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRecord {
+    pub message_id: String,
+    pub emoji: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+}

@@ -196,3 +196,92 @@ pub fn assert_no_errors(body: &Value) {
 pub fn assert_code(body: &Value, code: &str) {
     assert_eq!(error_code(body), Some(code), "expected {code} in {body:#}");
 }
+
+impl TestServer {
+    /// Makes `a` and `b` friends (a asks, b accepts).
+    pub async fn befriend(&self, a: &Account, b: &Account) {
+        let sent = self
+            .gql(
+                Some(&a.access_token),
+                "mutation($id: ID!) { sendFriendRequest(userId: $id) { id } }",
+                json!({ "id": b.id }),
+            )
+            .await;
+        assert_no_errors(&sent);
+        let accepted = self
+            .gql(
+                Some(&b.access_token),
+                "mutation($id: ID!) { acceptFriendRequest(id: $id) { status } }",
+                json!({ "id": sent["data"]["sendFriendRequest"]["id"] }),
+            )
+            .await;
+        assert_no_errors(&accepted);
+    }
+
+    /// The direct conversation of two friends.
+    pub async fn open_direct(&self, a: &Account, b: &Account) -> String {
+        let body = self
+            .gql(
+                Some(&a.access_token),
+                "mutation($id: ID!) { openDirectConversation(userId: $id) { id } }",
+                json!({ "id": b.id }),
+            )
+            .await;
+        assert_no_errors(&body);
+        body["data"]["openDirectConversation"]["id"]
+            .as_str()
+            .expect("conversation id")
+            .to_owned()
+    }
+
+    /// A group owned by `owner` with `members` (who must be owner's friends).
+    pub async fn create_group(&self, owner: &Account, title: &str, members: &[&Account]) -> String {
+        let ids: Vec<&str> = members.iter().map(|member| member.id.as_str()).collect();
+        let body = self
+            .gql(
+                Some(&owner.access_token),
+                "mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }",
+                json!({ "input": { "title": title, "memberIds": ids } }),
+            )
+            .await;
+        assert_no_errors(&body);
+        body["data"]["createGroup"]["id"]
+            .as_str()
+            .expect("group id")
+            .to_owned()
+    }
+
+    /// Sends a message and returns the raw response.
+    pub async fn send(&self, author: &Account, conversation_id: &str, body: &str) -> Value {
+        self.gql(
+            Some(&author.access_token),
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+                id seq body conversationId author { id } } }",
+            json!({ "input": { "conversationId": conversation_id, "body": body } }),
+        )
+        .await
+    }
+
+    /// Sends a message that must succeed; returns `sendMessage`.
+    pub async fn send_ok(&self, author: &Account, conversation_id: &str, body: &str) -> Value {
+        let response = self.send(author, conversation_id, body).await;
+        assert_no_errors(&response);
+        response["data"]["sendMessage"].clone()
+    }
+
+    /// A group of `size` friends of a fresh owner: (owner, members, group id).
+    pub async fn group_of(&self, prefix: &str, size: usize) -> (Account, Vec<Account>, String) {
+        let owner = self.register(&format!("{prefix}_owner")).await;
+        let mut members = Vec::new();
+        for i in 0..size {
+            let member = self.register(&format!("{prefix}_{i}")).await;
+            self.befriend(&owner, &member).await;
+            members.push(member);
+        }
+        let refs: Vec<&Account> = members.iter().collect();
+        let group = self
+            .create_group(&owner, &format!("{prefix} group"), &refs)
+            .await;
+        (owner, members, group)
+    }
+}

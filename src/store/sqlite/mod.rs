@@ -6,6 +6,10 @@
 //! thanks to WAL. Every statement runs on tokio's blocking pool via
 //! deadpool's `interact`, so the async runtime never blocks on disk.
 
+mod codec;
+mod conversations;
+mod friends;
+mod messages;
 mod sessions;
 mod users;
 
@@ -20,9 +24,13 @@ use rusqlite_migration::{M, Migrations};
 
 use super::Store;
 use crate::error::{AppError, AppResult};
+use crate::telemetry::StoreTimer;
 
 /// Schema migrations, embedded in the binary and applied in order at start.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_accounts.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/0001_accounts.sql")),
+    M::up(include_str!("migrations/0002_messaging.sql")),
+];
 
 /// Pragmas set on every connection. `synchronous = FULL` makes each commit
 /// durable before it is acknowledged, so an acknowledged write survives
@@ -51,7 +59,7 @@ impl SqliteStore {
         let readers = build_pool(path, READER_POOL_SIZE)?;
         let store = SqliteStore { writer, readers };
         store
-            .write(|conn| {
+            .write("migrate", |conn| {
                 // WAL is a property of the database file, set once by the writer.
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 Migrations::from_slice(MIGRATIONS)
@@ -73,11 +81,13 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the single writer connection, off the async runtime.
-    async fn write<T, F>(&self, f: F) -> AppResult<T>
+    /// `operation` names it in metrics.
+    async fn write<T, F>(&self, operation: &'static str, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut Connection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        let _timer = StoreTimer::start(operation);
         let conn = self.writer.get().await.map_err(AppError::internal)?;
         conn.interact(f)
             .await
@@ -85,11 +95,12 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a reader connection, off the async runtime.
-    async fn read<T, F>(&self, f: F) -> AppResult<T>
+    async fn read<T, F>(&self, operation: &'static str, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut Connection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        let _timer = StoreTimer::start(operation);
         let conn = self.readers.get().await.map_err(AppError::internal)?;
         conn.interact(f)
             .await
@@ -122,8 +133,10 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> AppResult<()> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
+        self.read("ping", |conn| {
+            Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)
+        })
+        .await
     }
 }
 

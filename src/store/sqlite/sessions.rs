@@ -24,7 +24,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: NewSession) -> AppResult<SessionRecord> {
-        self.write(move |conn| {
+        self.write("create_session", move |conn| {
             let tx = conn.transaction()?;
             let created_at = to_millis(session.created_at);
             tx.execute(
@@ -56,7 +56,7 @@ impl SessionStore for SqliteStore {
 
     async fn session_by_id(&self, id: &str) -> AppResult<Option<SessionRecord>> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read("session_by_id", move |conn| {
             let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
             Ok(conn
                 .prepare_cached(&sql)?
@@ -75,7 +75,7 @@ impl SessionStore for SqliteStore {
     ) -> AppResult<RefreshOutcome> {
         let presented_hash = presented_hash.to_owned();
         let next_hash = next_hash.to_owned();
-        self.write(move |conn| {
+        self.write("rotate_refresh_token", move |conn| {
             let tx = conn.transaction()?;
             let found = tx
                 .query_row(
@@ -129,7 +129,7 @@ impl SessionStore for SqliteStore {
 
     async fn revoke_session(&self, id: &str, now: DateTime<Utc>) -> AppResult<bool> {
         let id = id.to_owned();
-        self.write(move |conn| {
+        self.write("revoke_session", move |conn| {
             let changed = conn.execute(
                 "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 params![id, to_millis(now)],
@@ -141,7 +141,7 @@ impl SessionStore for SqliteStore {
 
     async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AppResult<u64> {
         let user_id = user_id.to_owned();
-        self.write(move |conn| {
+        self.write("revoke_user_sessions", move |conn| {
             let changed = conn.execute(
                 "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
                 params![user_id, to_millis(now)],

@@ -38,7 +38,7 @@ fn like_escape(text: &str) -> String {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> AppResult<UserRecord> {
-        self.write(move |conn| {
+        self.write("create_user", move |conn| {
             let inserted = conn.execute(
                 "INSERT INTO users (id, username, email, display_name, password_hash, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -78,7 +78,7 @@ impl UserStore for SqliteStore {
 
     async fn user_by_id(&self, id: &str) -> AppResult<Option<UserRecord>> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read("user_by_id", move |conn| {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
             Ok(conn
                 .prepare_cached(&sql)?
@@ -93,7 +93,7 @@ impl UserStore for SqliteStore {
             return Ok(Vec::new());
         }
         let ids_json = serde_json::to_string(ids).map_err(AppError::internal)?;
-        self.read(move |conn| {
+        self.read("users_by_ids", move |conn| {
             let sql = format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))"
             );
@@ -108,7 +108,7 @@ impl UserStore for SqliteStore {
 
     async fn user_by_login(&self, login: &str) -> AppResult<Option<UserRecord>> {
         let login = login.to_owned();
-        self.read(move |conn| {
+        self.read("user_by_login", move |conn| {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1 OR email = ?1");
             Ok(conn
                 .prepare_cached(&sql)?
@@ -122,7 +122,7 @@ impl UserStore for SqliteStore {
         let contains = format!("%{}%", like_escape(query));
         let prefix = format!("{}%", like_escape(query));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
+        self.read("search_users", move |conn| {
             let sql = format!(
                 "SELECT {USER_COLUMNS} FROM users
                  WHERE username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\'
@@ -145,7 +145,7 @@ impl UserStore for SqliteStore {
         changes: ProfileChanges,
     ) -> AppResult<Option<UserRecord>> {
         let id = id.to_owned();
-        self.write(move |conn| {
+        self.write("update_profile", move |conn| {
             let sql = format!(
                 "UPDATE users SET
                      display_name = COALESCE(?2, display_name),

@@ -1,11 +1,11 @@
-//! GraphQL object types: thin views over store records.
+//! Users, their relation to the viewer, and account inputs and payloads.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context;
+use super::super::{context, errors};
 use crate::service::AuthSession;
-use crate::store::UserRecord;
+use crate::store::{Relationship, UserRecord};
 
 /// The viewer's relation to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -82,10 +82,23 @@ impl User {
 
     /// The viewer's relation to this user.
     async fn friendship(&self, ctx: &Context<'_>) -> async_graphql::Result<FriendshipStatus> {
-        Ok(if self.seen_by_self(ctx).await? {
-            FriendshipStatus::Myself
-        } else {
-            FriendshipStatus::None
+        if self.seen_by_self(ctx).await? {
+            return Ok(FriendshipStatus::Myself);
+        }
+        let Some(viewer) = context::optional_viewer(ctx).await? else {
+            return Ok(FriendshipStatus::None);
+        };
+        let relation = context::loaders(ctx)?
+            .relationships
+            .load_one((viewer.user_id.clone(), self.record.id.clone()))
+            .await
+            .map_err(errors::shared)?;
+        Ok(match relation.unwrap_or(Relationship::None) {
+            Relationship::None => FriendshipStatus::None,
+            Relationship::Friends => FriendshipStatus::Friends,
+            Relationship::RequestSent => FriendshipStatus::RequestSent,
+            Relationship::RequestReceived => FriendshipStatus::RequestReceived,
+            Relationship::Blocked => FriendshipStatus::Blocked,
         })
     }
 

@@ -15,3 +15,7 @@ pub fn init(config: &Config) {
         LogFormat::Pretty => builder.try_init(),
     };
 }
+
+pub mod metrics;
+
+pub use self::metrics::StoreTimer;

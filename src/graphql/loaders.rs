@@ -1,0 +1,181 @@
+//! DataLoaders, created per request: every lookup a resolver makes by id is
+//! batched with its siblings into one store call, so a page of 50
+//! conversations costs a handful of queries, not hundreds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+
+use crate::error::AppError;
+use crate::service::Services;
+use crate::store::{MemberRecord, MessageRecord, ReactionRecord, Relationship, UserRecord};
+
+/// Loader errors must be `Clone`; the error is shared between waiters.
+pub type LoadError = Arc<AppError>;
+
+pub struct Loaders {
+    pub users: DataLoader<UserLoader>,
+    pub messages: DataLoader<MessageLoader>,
+    pub members: DataLoader<MembersLoader>,
+    pub reactions: DataLoader<ReactionsLoader>,
+    pub unread: DataLoader<UnreadLoader>,
+    pub relationships: DataLoader<RelationshipLoader>,
+}
+
+impl Loaders {
+    pub fn new(services: &Arc<Services>) -> Self {
+        let spawn = |future| tokio::spawn(future);
+        Loaders {
+            users: DataLoader::new(UserLoader(services.clone()), spawn),
+            messages: DataLoader::new(MessageLoader(services.clone()), spawn),
+            members: DataLoader::new(MembersLoader(services.clone()), spawn),
+            reactions: DataLoader::new(ReactionsLoader(services.clone()), spawn),
+            unread: DataLoader::new(UnreadLoader(services.clone()), spawn),
+            relationships: DataLoader::new(RelationshipLoader(services.clone()), spawn),
+        }
+    }
+}
+
+/// Users by id.
+pub struct UserLoader(Arc<Services>);
+
+impl Loader<String> for UserLoader {
+    type Value = UserRecord;
+    type Error = LoadError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, UserRecord>, LoadError> {
+        let users = self.0.store.users_by_ids(ids).await.map_err(Arc::new)?;
+        Ok(users
+            .into_iter()
+            .map(|user| (user.id.clone(), user))
+            .collect())
+    }
+}
+
+/// Messages by id (last messages, replied-to messages).
+pub struct MessageLoader(Arc<Services>);
+
+impl Loader<String> for MessageLoader {
+    type Value = MessageRecord;
+    type Error = LoadError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, MessageRecord>, LoadError> {
+        let messages = self.0.store.messages_by_ids(ids).await.map_err(Arc::new)?;
+        Ok(messages
+            .into_iter()
+            .map(|message| (message.id.clone(), message))
+            .collect())
+    }
+}
+
+/// Members of conversations, by conversation id, longest-standing first.
+pub struct MembersLoader(Arc<Services>);
+
+impl Loader<String> for MembersLoader {
+    type Value = Vec<MemberRecord>;
+    type Error = LoadError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Vec<MemberRecord>>, LoadError> {
+        let members = self.0.store.members_of(ids).await.map_err(Arc::new)?;
+        let mut by_conversation: HashMap<String, Vec<MemberRecord>> =
+            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        for member in members {
+            by_conversation
+                .entry(member.conversation_id.clone())
+                .or_default()
+                .push(member);
+        }
+        Ok(by_conversation)
+    }
+}
+
+/// Reactions of messages, by message id, oldest first.
+pub struct ReactionsLoader(Arc<Services>);
+
+impl Loader<String> for ReactionsLoader {
+    type Value = Vec<ReactionRecord>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<ReactionRecord>>, LoadError> {
+        let reactions = self.0.store.reactions_for(ids).await.map_err(Arc::new)?;
+        let mut by_message: HashMap<String, Vec<ReactionRecord>> =
+            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        for reaction in reactions {
+            by_message
+                .entry(reaction.message_id.clone())
+                .or_default()
+                .push(reaction);
+        }
+        Ok(by_message)
+    }
+}
+
+/// A key scoped to one viewer: (viewer id, other id).
+pub type ViewerKey = (String, String);
+
+/// Unread counts by (viewer, conversation).
+pub struct UnreadLoader(Arc<Services>);
+
+impl Loader<ViewerKey> for UnreadLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ViewerKey]) -> Result<HashMap<ViewerKey, i64>, LoadError> {
+        let mut result = HashMap::new();
+        for (viewer_id, conversation_ids) in group_by_viewer(keys) {
+            let counts = self
+                .0
+                .store
+                .unread_counts(&viewer_id, &conversation_ids)
+                .await
+                .map_err(Arc::new)?;
+            for (conversation_id, count) in counts {
+                result.insert((viewer_id.clone(), conversation_id), count);
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// How the viewer stands to other users, by (viewer, other).
+pub struct RelationshipLoader(Arc<Services>);
+
+impl Loader<ViewerKey> for RelationshipLoader {
+    type Value = Relationship;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ViewerKey],
+    ) -> Result<HashMap<ViewerKey, Relationship>, LoadError> {
+        let mut result = HashMap::new();
+        for (viewer_id, other_ids) in group_by_viewer(keys) {
+            let relations = self
+                .0
+                .store
+                .relationships(&viewer_id, &other_ids)
+                .await
+                .map_err(Arc::new)?;
+            for (other_id, relation) in relations {
+                result.insert((viewer_id.clone(), other_id), relation);
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// In practice one request has one viewer, so this is one group.
+fn group_by_viewer(keys: &[ViewerKey]) -> HashMap<String, Vec<String>> {
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for (viewer_id, other_id) in keys {
+        groups
+            .entry(viewer_id.clone())
+            .or_default()
+            .push(other_id.clone());
+    }
+    groups
+}
