@@ -52,6 +52,7 @@ impl RunningServer {
 
 /// Builds every part and starts serving on `HOST:PORT`.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    crate::telemetry::metrics::handle();
     let secret = secrets::jwt_secret(&config)?;
     let store = store::open(&config).await?;
     let rate_limits = Arc::new(RateLimits::new(RateLimitConfig {

@@ -52,6 +52,7 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     let router = Router::new()
         .route("/health", get(health::health))
         .route("/status", get(health::status))
+        .route("/metrics", get(health::metrics))
         .merge(graphql_routes)
         .layer(axum::middleware::from_fn_with_state(
             trusted_proxies,

@@ -188,7 +188,10 @@ impl ConversationService {
                 "name at least one friend to add",
             ));
         }
-        let current = self.store.members_of(std::slice::from_ref(&conversation.id)).await?;
+        let current = self
+            .store
+            .members_of(std::slice::from_ref(&conversation.id))
+            .await?;
         let newcomers: Vec<String> = candidates
             .into_iter()
             .filter(|id| !current.iter().any(|member| &member.user_id == id))
