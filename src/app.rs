@@ -12,14 +12,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::service::live::LiveService;
 use crate::service::login_throttle::LoginThrottle;
 use crate::service::password::PasswordHasher;
+use crate::service::presence::PresenceService;
 use crate::service::rate_limit::{RateLimitConfig, RateLimits};
 use crate::service::tokens::AccessTokens;
 use crate::service::{
     AuthService, ConversationService, FriendService, MessageService, Services, UserService,
 };
-use crate::{secrets, store};
+use crate::{bus, secrets, store};
 
 /// How often idle rate-limit state is forgotten.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -55,6 +57,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     crate::telemetry::metrics::handle();
     let secret = secrets::jwt_secret(&config)?;
     let store = store::open(&config).await?;
+    let bus = bus::open(&config).await?;
     let rate_limits = Arc::new(RateLimits::new(RateLimitConfig {
         auth_per_minute: config.auth_rate_limit_per_minute,
     }));
@@ -65,23 +68,45 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         AccessTokens::new(&secret),
         rate_limits.clone(),
         login_throttle.clone(),
+        bus.clone(),
     );
-    let friends = Arc::new(FriendService::new(store.clone()));
-    let conversations = Arc::new(ConversationService::new(store.clone(), friends.clone()));
+    let friends = Arc::new(FriendService::new(store.clone(), bus.clone()));
+    let conversations = Arc::new(ConversationService::new(
+        store.clone(),
+        friends.clone(),
+        bus.clone(),
+    ));
+    let presence = Arc::new(PresenceService::new(
+        bus.clone(),
+        store.clone(),
+        Duration::from_secs(config.presence_grace_seconds),
+    ));
     let services = Arc::new(Services {
         users: UserService::new(store.clone()),
-        messages: MessageService::new(store.clone(), conversations.clone(), friends.clone()),
+        messages: MessageService::new(
+            store.clone(),
+            conversations.clone(),
+            friends.clone(),
+            bus.clone(),
+            rate_limits.clone(),
+        ),
+        live: LiveService::new(store.clone(), bus.clone(), conversations.clone()),
+        presence: presence.clone(),
         friends,
         conversations,
+        bus,
         auth,
         store,
         rate_limits,
         login_throttle,
     });
+    let shutdown = CancellationToken::new();
     let state = AppState {
         schema: graphql::build_schema(services.clone(), config.environment),
         services: services.clone(),
         started_at: Instant::now(),
+        shutdown: shutdown.clone(),
+        allowed_origins: Arc::new(config.cors_origins.clone()),
     };
     let router = http::router(state, &config)?;
 
@@ -89,8 +114,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;
-    let shutdown = CancellationToken::new();
 
+    tokio::spawn(presence.sweep_forever(config.presence_ttl() / 3, shutdown.clone()));
     tokio::spawn(prune_periodically(services, shutdown.clone()));
     let task = tokio::spawn(
         axum::serve(

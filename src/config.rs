@@ -96,6 +96,13 @@ pub struct Config {
     /// Failed logins for one account before each further failure adds a growing delay.
     #[arg(long, env = "LOGIN_FAILURES_BEFORE_DELAY", default_value_t = 5)]
     pub login_failures_before_delay: u32,
+    /// Seconds a node's presence entries outlive its last heartbeat (Redis):
+    /// how long a crashed node's users still look online.
+    #[arg(long, env = "PRESENCE_TTL_SECONDS", default_value_t = 30)]
+    pub presence_ttl_seconds: u64,
+    /// Seconds a user stays online after their last connection closes.
+    #[arg(long, env = "PRESENCE_GRACE_SECONDS", default_value_t = 5)]
+    pub presence_grace_seconds: u64,
     /// Largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -192,6 +199,10 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    pub fn presence_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.presence_ttl_seconds.max(1))
     }
 
     /// The storage engine and location this configuration selects.

@@ -6,6 +6,7 @@
 //! knows GraphQL exists.
 
 pub mod app;
+pub mod bus;
 pub mod config;
 pub mod error;
 pub mod graphql;

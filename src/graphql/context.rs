@@ -26,6 +26,15 @@ impl RequestContext {
             viewer: OnceCell::new(),
         }
     }
+
+    /// For an operation on a WebSocket whose `connection_init` was accepted.
+    pub fn authenticated(client_ip: IpAddr, viewer: Viewer) -> Self {
+        RequestContext {
+            client_ip,
+            bearer_token: None,
+            viewer: OnceCell::new_with(Some(viewer)),
+        }
+    }
 }
 
 /// The services, from schema data.

@@ -4,8 +4,12 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
+};
 use async_graphql::{ErrorExtensions as _, Response};
+use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorKind};
@@ -65,20 +69,32 @@ struct ErrorCodesExtension;
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        let fallback = if response.data == async_graphql::Value::Null {
-            VALIDATION_FAILED
-        } else {
-            ErrorKind::BadUserInput.code()
-        };
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", fallback);
-            }
-        }
-        response
+        with_codes(next.run(ctx).await)
     }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(with_codes).boxed()
+    }
+}
+
+fn with_codes(mut response: Response) -> Response {
+    let fallback = if response.data == async_graphql::Value::Null {
+        VALIDATION_FAILED
+    } else {
+        ErrorKind::BadUserInput.code()
+    };
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", fallback);
+        }
+    }
+    response
 }
 
 /// A loader's shared error as a GraphQL error (with its code).

@@ -21,6 +21,7 @@ pub struct Loaders {
     pub reactions: DataLoader<ReactionsLoader>,
     pub unread: DataLoader<UnreadLoader>,
     pub relationships: DataLoader<RelationshipLoader>,
+    pub presence: DataLoader<PresenceLoader>,
 }
 
 impl Loaders {
@@ -33,6 +34,7 @@ impl Loaders {
             reactions: DataLoader::new(ReactionsLoader(services.clone()), spawn),
             unread: DataLoader::new(UnreadLoader(services.clone()), spawn),
             relationships: DataLoader::new(RelationshipLoader(services.clone()), spawn),
+            presence: DataLoader::new(PresenceLoader(services.clone()), spawn),
         }
     }
 }
@@ -111,6 +113,22 @@ impl Loader<String> for ReactionsLoader {
                 .push(reaction);
         }
         Ok(by_message)
+    }
+}
+
+/// Whether users are online, by id.
+pub struct PresenceLoader(Arc<Services>);
+
+impl Loader<String> for PresenceLoader {
+    type Value = bool;
+    type Error = LoadError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, bool>, LoadError> {
+        let online = self.0.presence.online(ids).await.map_err(Arc::new)?;
+        Ok(ids
+            .iter()
+            .map(|id| (id.clone(), online.contains(id)))
+            .collect())
     }
 }
 

@@ -10,7 +10,7 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use crate::config::Environment;
 use crate::service::Services;
@@ -18,18 +18,18 @@ use crate::service::Services;
 pub use context::RequestContext;
 pub use loaders::Loaders;
 
-pub type AppSchema = Schema<resolvers::Query, resolvers::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<resolvers::Query, resolvers::Mutation, resolvers::Subscription>;
 
 /// Deepest selection accepted; the contract's deepest sensible query is ~8.
 pub const MAX_DEPTH: usize = 12;
 /// Largest total complexity accepted (list fields multiply by their size).
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-fn builder() -> SchemaBuilder<resolvers::Query, resolvers::Mutation, EmptySubscription> {
+fn builder() -> SchemaBuilder<resolvers::Query, resolvers::Mutation, resolvers::Subscription> {
     Schema::build(
         resolvers::Query::default(),
         resolvers::Mutation::default(),
-        EmptySubscription,
+        resolvers::Subscription,
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

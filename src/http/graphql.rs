@@ -6,6 +6,8 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Extension;
 use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -39,7 +41,11 @@ pub async fn get(
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     headers: HeaderMap,
     uri: Uri,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    if let Ok(websocket) = websocket {
+        return super::ws::upgrade(websocket, state, &headers, client_ip);
+    }
     let query_string = uri.query().unwrap_or_default();
     if query_string.is_empty() && accepts_html(&headers) {
         let page = GraphiQLSource::build()

@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod graphql;
 pub mod health;
 pub mod security;
+pub mod ws;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub struct AppState {
     pub schema: AppSchema,
     pub services: Arc<Services>,
     pub started_at: Instant,
+    /// Cancelled when the server shuts down; WebSockets close with 1001.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// `CORS_ORIGINS`, also the WebSocket Origin allowlist.
+    pub allowed_origins: Arc<Vec<String>>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

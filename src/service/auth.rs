@@ -12,6 +12,7 @@ use super::password::PasswordHasher;
 use super::rate_limit::{Action, RateLimits};
 use super::tokens::{self, AccessTokens, REFRESH_TOKEN_TTL};
 use super::validation;
+use crate::bus::{Bus, BusEvent};
 use crate::error::{AppError, AppResult};
 use crate::store::{NewSession, NewUser, RefreshOutcome, Store, UserRecord};
 
@@ -46,6 +47,7 @@ pub struct AuthService {
     tokens: AccessTokens,
     limits: Arc<RateLimits>,
     throttle: Arc<LoginThrottle>,
+    bus: Arc<dyn Bus>,
 }
 
 impl AuthService {
@@ -55,6 +57,7 @@ impl AuthService {
         tokens: AccessTokens,
         limits: Arc<RateLimits>,
         throttle: Arc<LoginThrottle>,
+        bus: Arc<dyn Bus>,
     ) -> Self {
         AuthService {
             store,
@@ -62,6 +65,7 @@ impl AuthService {
             tokens,
             limits,
             throttle,
+            bus,
         }
     }
 
@@ -149,6 +153,12 @@ impl AuthService {
                     user_id = %session.user_id,
                     "spent refresh token presented again; session revoked"
                 );
+                self.bus
+                    .publish(BusEvent::SessionsRevoked {
+                        user_id: session.user_id,
+                        session_id: Some(session.id),
+                    })
+                    .await;
                 return Err(invalid());
             }
             RefreshOutcome::Invalid => return Err(invalid()),
@@ -173,6 +183,12 @@ impl AuthService {
         self.store
             .revoke_session(&viewer.session_id, Utc::now())
             .await?;
+        self.bus
+            .publish(BusEvent::SessionsRevoked {
+                user_id: viewer.user_id.clone(),
+                session_id: Some(viewer.session_id.clone()),
+            })
+            .await;
         tracing::info!(user_id = %viewer.user_id, session_id = %viewer.session_id, "logged out");
         Ok(true)
     }
@@ -183,6 +199,12 @@ impl AuthService {
             .store
             .revoke_user_sessions(&viewer.user_id, Utc::now())
             .await?;
+        self.bus
+            .publish(BusEvent::SessionsRevoked {
+                user_id: viewer.user_id.clone(),
+                session_id: None,
+            })
+            .await;
         tracing::info!(user_id = %viewer.user_id, sessions = ended, "logged out everywhere");
         Ok(true)
     }
@@ -190,14 +212,29 @@ impl AuthService {
     /// The viewer an access token stands for, provided its session is still
     /// active: revocation is checked on every request, not at expiry.
     pub async fn authenticate(&self, access_token: &str) -> AppResult<Viewer> {
+        self.authenticate_until(access_token)
+            .await
+            .map(|(viewer, _)| viewer)
+    }
+
+    /// Like [`authenticate`](Self::authenticate), also saying when the
+    /// token expires (a WebSocket closes then).
+    pub async fn authenticate_until(
+        &self,
+        access_token: &str,
+    ) -> AppResult<(Viewer, chrono::DateTime<Utc>)> {
         let claims = self.tokens.verify(access_token)?;
+        let expires_at = chrono::DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_default();
         let session = self.store.session_by_id(&claims.sid).await?;
         match session {
             Some(session) if session.user_id == claims.sub && session.is_active(Utc::now()) => {
-                Ok(Viewer {
-                    user_id: claims.sub,
-                    session_id: claims.sid,
-                })
+                Ok((
+                    Viewer {
+                        user_id: claims.sub,
+                        session_id: claims.sid,
+                    },
+                    expires_at,
+                ))
             }
             _ => Err(AppError::unauthenticated("session has ended")),
         }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::auth::Viewer;
 use super::friends::FriendService;
+use crate::bus::{Bus, BusEvent, NotificationKind};
 use crate::error::{AppError, AppResult};
 use crate::store::{
     ConversationCursor, ConversationKind, ConversationRecord, LeaveOutcome, MemberRecord,
@@ -30,11 +31,55 @@ pub struct Page<T> {
 pub struct ConversationService {
     store: Arc<dyn Store>,
     friends: Arc<FriendService>,
+    bus: Arc<dyn Bus>,
 }
 
 impl ConversationService {
-    pub fn new(store: Arc<dyn Store>, friends: Arc<FriendService>) -> Self {
-        ConversationService { store, friends }
+    pub fn new(store: Arc<dyn Store>, friends: Arc<FriendService>, bus: Arc<dyn Bus>) -> Self {
+        ConversationService {
+            store,
+            friends,
+            bus,
+        }
+    }
+
+    /// Live streams of these users add (or drop) the conversation.
+    async fn publish_membership(&self, conversation_id: &str, user_ids: &[String], joined: bool) {
+        for user_id in user_ids {
+            self.bus
+                .publish(BusEvent::Membership {
+                    conversation_id: conversation_id.to_owned(),
+                    user_id: user_id.clone(),
+                    joined,
+                })
+                .await;
+        }
+    }
+
+    async fn notify(&self, conversation_id: &str, user_ids: &[String], kind: NotificationKind) {
+        for user_id in user_ids {
+            self.bus
+                .publish(BusEvent::Notification {
+                    recipient_id: user_id.clone(),
+                    kind,
+                    friend_request_id: None,
+                    conversation_id: Some(conversation_id.to_owned()),
+                    at: Utc::now(),
+                })
+                .await;
+        }
+    }
+
+    /// GROUP_UPDATED to every current member.
+    async fn notify_updated(&self, conversation_id: &str) -> AppResult<()> {
+        let members = self
+            .store
+            .members_of(std::slice::from_ref(&conversation_id.to_owned()))
+            .await?;
+        let ids: Vec<String> = members.into_iter().map(|member| member.user_id).collect();
+        self.notify(conversation_id, &ids, NotificationKind::GroupUpdated)
+            .await;
+        Ok(())
     }
 
     /// The viewer's membership of a conversation, or NOT_FOUND.
@@ -102,14 +147,18 @@ impl ConversationService {
         if !self.friends.are_friends(&viewer.user_id, user_id).await? {
             return Err(AppError::forbidden("you can only message your friends"));
         }
-        self.store
+        let conversation = self
+            .store
             .open_direct_conversation(
                 &Uuid::now_v7().to_string(),
                 &viewer.user_id,
                 user_id,
                 Utc::now(),
             )
-            .await
+            .await?;
+        let both = [viewer.user_id.clone(), user_id.to_owned()];
+        self.publish_membership(&conversation.id, &both, true).await;
+        Ok(conversation)
     }
 
     /// A group of the viewer (OWNER) and some of their friends.
@@ -135,8 +184,9 @@ impl ConversationService {
         self.require_friends(viewer, &members, "memberIds").await?;
         let now = Utc::now();
         let mut roles = vec![(viewer.user_id.clone(), MemberRole::Owner)];
-        roles.extend(members.into_iter().map(|id| (id, MemberRole::Member)));
-        self.store
+        roles.extend(members.iter().cloned().map(|id| (id, MemberRole::Member)));
+        let group = self
+            .store
             .create_group(
                 ConversationRecord {
                     id: Uuid::now_v7().to_string(),
@@ -149,7 +199,13 @@ impl ConversationService {
                 },
                 roles,
             )
-            .await
+            .await?;
+        let mut everyone = members.clone();
+        everyone.push(viewer.user_id.clone());
+        self.publish_membership(&group.id, &everyone, true).await;
+        self.notify(&group.id, &members, NotificationKind::AddedToGroup)
+            .await;
+        Ok(group)
     }
 
     /// ADMIN or OWNER.
@@ -162,10 +218,13 @@ impl ConversationService {
         let (_, me) = self.group_membership(viewer, conversation_id).await?;
         require_role(&me, MemberRole::Admin, "only admins can rename a group")?;
         let title = group_title(title)?;
-        self.store
+        let renamed = self
+            .store
             .rename_group(conversation_id, &title)
             .await?
-            .ok_or_else(|| AppError::not_found("conversation not found"))
+            .ok_or_else(|| AppError::not_found("conversation not found"))?;
+        self.notify_updated(conversation_id).await?;
+        Ok(renamed)
     }
 
     /// ADMIN or OWNER; new members must be the adder's friends.
@@ -201,6 +260,9 @@ impl ConversationService {
             .store
             .add_members(conversation_id, &newcomers, MAX_GROUP_MEMBERS, Utc::now())
             .await?;
+        self.publish_membership(conversation_id, &added, true).await;
+        self.notify(conversation_id, &added, NotificationKind::AddedToGroup)
+            .await;
         Ok((conversation, added))
     }
 
@@ -231,6 +293,15 @@ impl ConversationService {
             ));
         }
         self.store.remove_member(conversation_id, user_id).await?;
+        let removed = [user_id.to_owned()];
+        self.publish_membership(conversation_id, &removed, false)
+            .await;
+        self.notify(
+            conversation_id,
+            &removed,
+            NotificationKind::RemovedFromGroup,
+        )
+        .await;
         Ok(conversation)
     }
 
@@ -263,20 +334,30 @@ impl ConversationService {
                 .set_member_role(conversation_id, user_id, role)
                 .await?;
         }
+        self.notify_updated(conversation_id).await?;
         Ok(conversation)
     }
 
     /// Leaves a group; the last one out deletes it.
     pub async fn leave(&self, viewer: &Viewer, conversation_id: &str) -> AppResult<LeaveOutcome> {
         self.group_membership(viewer, conversation_id).await?;
-        match self
+        let outcome = self
             .store
             .leave_group(conversation_id, &viewer.user_id)
-            .await?
-        {
-            LeaveOutcome::NotMember => Err(AppError::not_found("conversation not found")),
-            outcome => Ok(outcome),
+            .await?;
+        if outcome == LeaveOutcome::NotMember {
+            return Err(AppError::not_found("conversation not found"));
         }
+        self.publish_membership(
+            conversation_id,
+            std::slice::from_ref(&viewer.user_id),
+            false,
+        )
+        .await;
+        if outcome != LeaveOutcome::Deleted {
+            self.notify_updated(conversation_id).await?;
+        }
+        Ok(outcome)
     }
 
     /// Moves the viewer's read marker forward.

@@ -10,6 +10,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::auth::Viewer;
+use crate::bus::{Bus, BusEvent, NotificationKind};
 use crate::error::{AppError, AppResult};
 use crate::store::{FriendRequestRecord, FriendRequestStatus, Store, UserRecord};
 
@@ -18,11 +19,30 @@ const NOT_ACCEPTING: &str = "this user is not accepting friend requests from you
 
 pub struct FriendService {
     store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
 }
 
 impl FriendService {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        FriendService { store }
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Self {
+        FriendService { store, bus }
+    }
+
+    /// Tells one user about a request that concerns them.
+    async fn notify(
+        &self,
+        recipient_id: &str,
+        kind: NotificationKind,
+        request: &FriendRequestRecord,
+    ) {
+        self.bus
+            .publish(BusEvent::Notification {
+                recipient_id: recipient_id.to_owned(),
+                kind,
+                friend_request_id: Some(request.id.clone()),
+                conversation_id: None,
+                at: Utc::now(),
+            })
+            .await;
     }
 
     /// Asks `to_user_id` to be friends. If they already asked the viewer,
@@ -57,7 +77,15 @@ impl FriendService {
             })
             .await;
         match created {
-            Ok(request) => Ok(request),
+            Ok(request) => {
+                self.notify(
+                    &request.to_user_id,
+                    NotificationKind::FriendRequestReceived,
+                    &request,
+                )
+                .await;
+                Ok(request)
+            }
             // They asked at the very same moment: theirs won, so accept it.
             Err(error) if error.kind == crate::error::ErrorKind::Conflict => self
                 .accept_theirs_or_conflict(viewer, &other.id)
@@ -181,10 +209,20 @@ impl FriendService {
         request_id: &str,
         status: FriendRequestStatus,
     ) -> AppResult<FriendRequestRecord> {
-        self.store
+        let request = self
+            .store
             .resolve_friend_request(request_id, status, Utc::now())
             .await?
-            .ok_or_else(|| AppError::conflict("id", "this request is no longer pending"))
+            .ok_or_else(|| AppError::conflict("id", "this request is no longer pending"))?;
+        if status == FriendRequestStatus::Accepted {
+            self.notify(
+                &request.from_user_id,
+                NotificationKind::FriendRequestAccepted,
+                &request,
+            )
+            .await;
+        }
+        Ok(request)
     }
 
     /// A request the viewer sent or received; NOT_FOUND for anyone else.

@@ -11,6 +11,8 @@ use uuid::Uuid;
 use super::auth::Viewer;
 use super::conversations::{ConversationService, Page, page_size};
 use super::friends::FriendService;
+use super::rate_limit::{Action, RateLimits};
+use crate::bus::{Bus, BusEvent};
 use crate::error::{AppError, AppResult};
 use crate::store::{
     ConversationKind, MemberRecord, MemberRole, MessageChange, MessageRecord, NewMessage, Store,
@@ -37,6 +39,8 @@ pub struct MessageService {
     store: Arc<dyn Store>,
     conversations: Arc<ConversationService>,
     friends: Arc<FriendService>,
+    bus: Arc<dyn Bus>,
+    limits: Arc<RateLimits>,
 }
 
 impl MessageService {
@@ -44,12 +48,51 @@ impl MessageService {
         store: Arc<dyn Store>,
         conversations: Arc<ConversationService>,
         friends: Arc<FriendService>,
+        bus: Arc<dyn Bus>,
+        limits: Arc<RateLimits>,
     ) -> Self {
         MessageService {
             store,
             conversations,
             friends,
+            bus,
+            limits,
         }
+    }
+
+    /// Publishes a stored change (after the commit: persist first).
+    async fn published(&self, change: MessageChange) -> MessageChange {
+        if let Some(event) = &change.event {
+            self.bus
+                .publish(BusEvent::Message {
+                    event: event.clone(),
+                    message: change.message.clone(),
+                })
+                .await;
+        }
+        change
+    }
+
+    /// Typing state: published, never stored; needs membership.
+    pub async fn set_typing(
+        &self,
+        viewer: &Viewer,
+        conversation_id: &str,
+        typing: bool,
+    ) -> AppResult<bool> {
+        self.limits.check(Action::Typing, &viewer.user_id)?;
+        let (conversation, _) = self
+            .conversations
+            .membership(viewer, conversation_id)
+            .await?;
+        self.bus
+            .publish(BusEvent::Typing {
+                conversation_id: conversation.id,
+                user_id: viewer.user_id.clone(),
+                typing,
+            })
+            .await;
+        Ok(true)
     }
 
     pub async fn send(&self, viewer: &Viewer, input: SendMessage) -> AppResult<MessageChange> {
@@ -89,7 +132,8 @@ impl MessageService {
                 ));
             }
         }
-        self.store
+        let change = self
+            .store
             .create_message(NewMessage {
                 id: Uuid::now_v7().to_string(),
                 conversation_id: conversation.id,
@@ -99,7 +143,8 @@ impl MessageService {
                 client_id,
                 created_at: Utc::now(),
             })
-            .await
+            .await?;
+        Ok(self.published(change).await)
     }
 
     /// Author only; not on deleted messages.
@@ -126,7 +171,7 @@ impl MessageService {
                 "a deleted message cannot be edited",
             ));
         }
-        Ok(change)
+        Ok(self.published(change).await)
     }
 
     /// The author, or an ADMIN/OWNER of a group. Deleting twice is a no-op.
@@ -143,10 +188,12 @@ impl MessageService {
                 "only the author or a group admin can delete a message",
             ));
         }
-        self.store
+        let change = self
+            .store
             .delete_message(message_id, Utc::now())
             .await?
-            .ok_or_else(message_not_found)
+            .ok_or_else(message_not_found)?;
+        Ok(self.published(change).await)
     }
 
     /// Idempotent: reacting twice with one emoji changes nothing.
@@ -164,7 +211,8 @@ impl MessageService {
                 "a deleted message cannot get reactions",
             ));
         }
-        self.store
+        let change = self
+            .store
             .add_reaction(
                 message_id,
                 &viewer.user_id,
@@ -173,7 +221,8 @@ impl MessageService {
                 Utc::now(),
             )
             .await?
-            .ok_or_else(message_not_found)
+            .ok_or_else(message_not_found)?;
+        Ok(self.published(change).await)
     }
 
     /// Idempotent: removing a reaction that is not there changes nothing.
@@ -185,10 +234,12 @@ impl MessageService {
     ) -> AppResult<MessageChange> {
         let emoji = validate_emoji(emoji)?;
         self.visible_message(viewer, message_id).await?;
-        self.store
+        let change = self
+            .store
             .remove_reaction(message_id, &viewer.user_id, emoji, Utc::now())
             .await?
-            .ok_or_else(message_not_found)
+            .ok_or_else(message_not_found)?;
+        Ok(self.published(change).await)
     }
 
     /// The newest `last` messages before `before_seq`, oldest first.

@@ -4,9 +4,11 @@
 pub mod auth;
 pub mod conversations;
 pub mod friends;
+pub mod live;
 pub mod login_throttle;
 pub mod messages;
 pub mod password;
+pub mod presence;
 pub mod rate_limit;
 pub mod tokens;
 pub mod users;
@@ -14,6 +16,7 @@ pub mod validation;
 
 use std::sync::Arc;
 
+use crate::bus::Bus;
 use crate::store::Store;
 
 pub use auth::{AuthService, AuthSession, Registration, Viewer};
@@ -25,11 +28,14 @@ pub use users::UserService;
 /// Every service, built once at start and shared by all requests.
 pub struct Services {
     pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
     pub auth: AuthService,
     pub users: UserService,
     pub friends: Arc<FriendService>,
     pub conversations: Arc<ConversationService>,
     pub messages: MessageService,
+    pub live: live::LiveService,
+    pub presence: Arc<presence::PresenceService>,
     pub rate_limits: Arc<rate_limit::RateLimits>,
     pub login_throttle: Arc<login_throttle::LoginThrottle>,
 }

@@ -20,10 +20,17 @@ pub enum Action {
     Register,
     /// `refreshToken` attempts per client IP.
     RefreshToken,
+    /// `setTyping` calls per user.
+    Typing,
 }
 
 impl Action {
-    const ALL: [Action; 3] = [Action::Login, Action::Register, Action::RefreshToken];
+    const ALL: [Action; 4] = [
+        Action::Login,
+        Action::Register,
+        Action::RefreshToken,
+        Action::Typing,
+    ];
 }
 
 /// The configured size of each bucket.
@@ -41,6 +48,10 @@ impl RateLimitConfig {
             Action::RefreshToken => Quota::per_minute(
                 per_minute.saturating_mul(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN)),
             ),
+            // A client renews typing every few seconds; allow bursts for
+            // several open conversations, refuse floods.
+            Action::Typing => Quota::per_second(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN)),
         }
     }
 }

@@ -43,6 +43,9 @@ pub trait ConversationStore: Send + Sync {
         limit: usize,
     ) -> AppResult<Vec<ConversationRecord>>;
 
+    /// Everyone who shares at least one conversation with the user.
+    async fn peer_ids(&self, user_id: &str) -> AppResult<Vec<String>>;
+
     /// One membership, if the user is a member.
     async fn member(&self, conversation_id: &str, user_id: &str)
     -> AppResult<Option<MemberRecord>>;

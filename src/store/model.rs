@@ -1,6 +1,7 @@
 //! Records as stored, engine-neutral. Ids are UUIDv7 strings (time-ordered).
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// A registered account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +161,7 @@ pub enum LeaveOutcome {
     Deleted,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRecord {
     pub id: String,
     pub conversation_id: String,
@@ -186,7 +187,7 @@ pub struct NewMessage {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MessageEventKind {
     Created,
     Edited,
@@ -195,7 +196,7 @@ pub enum MessageEventKind {
 }
 
 /// One entry of a conversation's event log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageEventRecord {
     pub conversation_id: String,
     pub seq: i64,

@@ -26,6 +26,9 @@ pub trait UserStore: Send + Sync {
     /// (case-insensitive), prefix matches first, at most `limit`.
     async fn search_users(&self, query: &str, limit: usize) -> AppResult<Vec<UserRecord>>;
 
+    /// Records when the user was last seen online.
+    async fn touch_last_seen(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> AppResult<()>;
+
     /// Applies profile changes; `None` when the user does not exist.
     async fn update_profile(
         &self,

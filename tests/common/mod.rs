@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod ws;
+
 use clap::Parser as _;
 use realtalk::app::RunningServer;
 use realtalk::config::{Cli, Config};
@@ -76,7 +78,10 @@ impl TestServer {
             .expect("server starts");
         TestServer {
             addr: server.addr,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("HTTP client"),
             config,
             data_dir,
             server: Some(server),

@@ -89,6 +89,19 @@ impl MessageMutation {
         Ok(Message(change.message))
     }
 
+    async fn set_typing(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        typing: bool,
+    ) -> async_graphql::Result<bool> {
+        let viewer = context::viewer(ctx).await?;
+        Ok(context::services(ctx)?
+            .messages
+            .set_typing(viewer, &conversation_id, typing)
+            .await?)
+    }
+
     async fn edit_message(
         &self,
         ctx: &Context<'_>,

@@ -4,7 +4,10 @@
 mod accounts;
 mod conversations;
 mod friends;
+mod live;
 mod messages;
+
+pub use live::Subscription;
 
 use async_graphql::MergedObject;
 

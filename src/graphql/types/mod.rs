@@ -3,6 +3,7 @@
 
 mod conversation;
 mod friends;
+mod live;
 mod message;
 mod user;
 
@@ -10,6 +11,7 @@ pub use conversation::{
     Conversation, ConversationConnection, ConversationKind, Member, MemberRole,
 };
 pub use friends::{FriendRequest, FriendRequestStatus};
+pub use live::{MessageEvent, Notification, NotificationKind, PresenceEvent, TypingEvent};
 pub use message::{Message, MessageConnection, MessageEventKind, PageInfo, messages_page};
 pub use user::{
     AuthPayload, FriendshipStatus, LoginInput, RegisterInput, UpdateProfileInput, User,

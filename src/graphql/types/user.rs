@@ -72,8 +72,13 @@ impl User {
         None
     }
 
-    async fn online(&self) -> bool {
-        false
+    async fn online(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let online = context::loaders(ctx)?
+            .presence
+            .load_one(self.record.id.clone())
+            .await
+            .map_err(errors::shared)?;
+        Ok(online.unwrap_or(false))
     }
 
     async fn last_seen_at(&self) -> Option<DateTime<Utc>> {

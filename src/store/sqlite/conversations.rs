@@ -152,6 +152,22 @@ impl ConversationStore for SqliteStore {
         .await
     }
 
+    async fn peer_ids(&self, user_id: &str) -> AppResult<Vec<String>> {
+        let user_id = user_id.to_owned();
+        self.read("peer_ids", move |conn| {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT DISTINCT other.user_id FROM members mine
+                     JOIN members other ON other.conversation_id = mine.conversation_id
+                     WHERE mine.user_id = ?1 AND other.user_id != ?1",
+                )?
+                .query_map([user_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
     async fn member(
         &self,
         conversation_id: &str,

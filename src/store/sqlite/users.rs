@@ -139,6 +139,18 @@ impl UserStore for SqliteStore {
         .await
     }
 
+    async fn touch_last_seen(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+        let id = id.to_owned();
+        self.write("touch_last_seen", move |conn| {
+            conn.execute(
+                "UPDATE users SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?2) WHERE id = ?1",
+                params![id, to_millis(at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn update_profile(
         &self,
         id: &str,

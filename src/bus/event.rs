@@ -1,0 +1,108 @@
+//! The one event type that travels on the bus, serde-tagged so the Redis
+//! engine can carry it between nodes as JSON.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{MessageEventRecord, MessageRecord};
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotificationKind {
+    FriendRequestReceived,
+    FriendRequestAccepted,
+    AddedToGroup,
+    RemovedFromGroup,
+    GroupUpdated,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BusEvent {
+    /// A stored change to a message (published after the commit), with the
+    /// message as it was right after the change.
+    Message {
+        event: MessageEventRecord,
+        message: MessageRecord,
+    },
+    /// Someone started or stopped typing. Never stored.
+    Typing {
+        conversation_id: String,
+        user_id: String,
+        typing: bool,
+    },
+    /// A user came online or went offline (everywhere).
+    Presence {
+        user_id: String,
+        online: bool,
+        last_seen_at: Option<DateTime<Utc>>,
+    },
+    /// Something that concerns one user.
+    Notification {
+        recipient_id: String,
+        kind: NotificationKind,
+        friend_request_id: Option<String>,
+        conversation_id: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// A user joined or left a conversation: live streams add or drop it.
+    Membership {
+        conversation_id: String,
+        user_id: String,
+        joined: bool,
+    },
+    /// Sessions ended (logout, logout-all, refresh-token reuse): their
+    /// sockets close. `session_id: None` means every session of the user.
+    SessionsRevoked {
+        user_id: String,
+        session_id: Option<String>,
+    },
+}
+
+/// Where an event is delivered on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Message, typing and membership events of one conversation.
+    Conversation(String),
+    /// Notifications, membership changes and revocations of one user.
+    User(String),
+    /// Every presence change.
+    Presence,
+}
+
+impl BusEvent {
+    /// The topics this event is delivered to.
+    pub fn topics(&self) -> Vec<Topic> {
+        match self {
+            BusEvent::Message { event, .. } => {
+                vec![Topic::Conversation(event.conversation_id.clone())]
+            }
+            BusEvent::Typing {
+                conversation_id, ..
+            } => vec![Topic::Conversation(conversation_id.clone())],
+            BusEvent::Presence { .. } => vec![Topic::Presence],
+            BusEvent::Notification { recipient_id, .. } => vec![Topic::User(recipient_id.clone())],
+            BusEvent::Membership {
+                conversation_id,
+                user_id,
+                ..
+            } => vec![
+                Topic::User(user_id.clone()),
+                Topic::Conversation(conversation_id.clone()),
+            ],
+            BusEvent::SessionsRevoked { user_id, .. } => vec![Topic::User(user_id.clone())],
+        }
+    }
+
+    /// A short name for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BusEvent::Message { .. } => "message",
+            BusEvent::Typing { .. } => "typing",
+            BusEvent::Presence { .. } => "presence",
+            BusEvent::Notification { .. } => "notification",
+            BusEvent::Membership { .. } => "membership",
+            BusEvent::SessionsRevoked { .. } => "sessions_revoked",
+        }
+    }
+}

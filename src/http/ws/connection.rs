@@ -1,0 +1,374 @@
+//! One WebSocket connection: the subprotocol state machine.
+//!
+//! A reader loop owns the state (awaiting init → ready), each operation
+//! runs in its own task, and one writer task owns the socket's sending half.
+//! The connection closes with the spec's codes: 4400 garbage, 4401 an
+//! operation before the ack, 4403 a refused, expired or revoked token, 4408
+//! no `connection_init` in time, 4409 a duplicate operation id, 4429 a
+//! second `connection_init`, 1001 when the server shuts down.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use chrono::Utc;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::protocol::{self, ClientMessage, OperationPayload, Protocol, close};
+use crate::bus::{BusEvent, Topic};
+use crate::graphql::errors::VALIDATION_FAILED;
+use crate::graphql::{Loaders, RequestContext};
+use crate::http::AppState;
+use crate::service::Viewer;
+
+/// How long a client has to send `connection_init`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings; a peer silent for two intervals is dropped.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Operations one connection may run at once.
+pub const MAX_OPERATIONS: usize = 100;
+
+enum Outgoing {
+    Text(String),
+    Ping,
+    Close(u16, &'static str),
+}
+
+/// Why the reader loop stopped.
+struct Closing(u16, &'static str);
+
+struct Ready {
+    viewer: Viewer,
+    expires_at: Instant,
+    revocations: tokio::sync::broadcast::Receiver<std::sync::Arc<BusEvent>>,
+}
+
+pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_ip: IpAddr) {
+    metrics::gauge!("realtalk_websocket_connections").increment(1.0);
+    let (mut sink, mut incoming) = socket.split();
+    let (outgoing, mut to_send) = mpsc::channel::<Outgoing>(256);
+    let writer = tokio::spawn(async move {
+        while let Some(message) = to_send.recv().await {
+            let frame = match message {
+                Outgoing::Text(text) => Message::Text(text.into()),
+                Outgoing::Ping => Message::Ping(Default::default()),
+                Outgoing::Close(code, reason) => {
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })))
+                        .await;
+                    break;
+                }
+            };
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut connection = Connection {
+        protocol,
+        state: state.clone(),
+        client_ip,
+        outgoing: outgoing.clone(),
+        operations: HashMap::new(),
+        ready: None,
+        inited: false,
+    };
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<String>();
+    let init_deadline = Instant::now() + INIT_TIMEOUT;
+    let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    let mut last_heard = Instant::now();
+    let shutdown = state.shutdown.clone();
+
+    let closing = loop {
+        let expiry = connection.ready.as_ref().map(|ready| ready.expires_at);
+        tokio::select! {
+            frame = incoming.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Err(closing) = connection.handle(text.as_str(), &finished_tx).await {
+                            break Some(closing);
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => break Some(Closing(close::BAD_REQUEST, "binary messages are not part of the protocol")),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(error)) => {
+                        let too_big = error.to_string().to_ascii_lowercase().contains("too long")
+                            || error.to_string().to_ascii_lowercase().contains("too big");
+                        break too_big.then_some(Closing(close::MESSAGE_TOO_BIG, "message too big"));
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(init_deadline), if !connection.inited => {
+                break Some(Closing(close::INIT_TIMEOUT, "Connection initialisation timeout"));
+            }
+            () = sleep_until(expiry) => {
+                break Some(Closing(close::FORBIDDEN, "Forbidden: access token expired"));
+            }
+            revoked = revocation(&mut connection.ready) => {
+                if revoked {
+                    break Some(Closing(close::FORBIDDEN, "Forbidden: session ended"));
+                }
+            }
+            Some(id) = finished.recv() => {
+                connection.operations.remove(&id);
+                metrics::gauge!("realtalk_active_subscriptions").decrement(1.0);
+            }
+            _ = keep_alive.tick() => {
+                if last_heard.elapsed() > KEEP_ALIVE * 2 {
+                    tracing::debug!("dropping a silent WebSocket peer");
+                    break None;
+                }
+                let _ = outgoing.try_send(Outgoing::Ping);
+                if connection.inited {
+                    let _ = outgoing.try_send(Outgoing::Text(protocol::keep_alive(protocol)));
+                }
+            }
+            () = shutdown.cancelled() => break Some(Closing(close::GOING_AWAY, "server shutting down")),
+        }
+    };
+
+    for (_, task) in connection.operations.drain() {
+        task.abort();
+        metrics::gauge!("realtalk_active_subscriptions").decrement(1.0);
+    }
+    if let Some(Closing(code, reason)) = closing {
+        let _ = outgoing.send(Outgoing::Close(code, reason)).await;
+    }
+    drop(outgoing);
+    drop(connection.outgoing);
+    let _ = writer.await;
+    if let Some(ready) = connection.ready {
+        state.services.presence.disconnected(ready.viewer.user_id);
+    }
+    metrics::gauge!("realtalk_websocket_connections").decrement(1.0);
+}
+
+struct Connection {
+    protocol: Protocol,
+    state: AppState,
+    client_ip: IpAddr,
+    outgoing: mpsc::Sender<Outgoing>,
+    operations: HashMap<String, JoinHandle<()>>,
+    ready: Option<Ready>,
+    inited: bool,
+}
+
+impl Connection {
+    async fn send(&self, text: String) {
+        let _ = self.outgoing.send(Outgoing::Text(text)).await;
+    }
+
+    async fn handle(
+        &mut self,
+        text: &str,
+        finished: &mpsc::UnboundedSender<String>,
+    ) -> Result<(), Closing> {
+        let message: ClientMessage = serde_json::from_str(text)
+            .map_err(|_| Closing(close::BAD_REQUEST, "Invalid message received"))?;
+        match message {
+            ClientMessage::ConnectionInit { payload } => self.init(payload.as_ref()).await,
+            ClientMessage::Ping { payload } => {
+                self.send(protocol::pong(payload)).await;
+                Ok(())
+            }
+            ClientMessage::Pong { .. } => Ok(()),
+            ClientMessage::Subscribe { id, payload } | ClientMessage::Start { id, payload } => {
+                self.start(id, payload, finished).await
+            }
+            ClientMessage::Complete { id } | ClientMessage::Stop { id } => {
+                if let Some(task) = self.operations.remove(&id) {
+                    task.abort();
+                    metrics::gauge!("realtalk_active_subscriptions").decrement(1.0);
+                }
+                Ok(())
+            }
+            ClientMessage::ConnectionTerminate => Err(Closing(close::NORMAL, "terminated")),
+        }
+    }
+
+    async fn init(&mut self, payload: Option<&Value>) -> Result<(), Closing> {
+        if self.inited {
+            return Err(Closing(
+                close::TOO_MANY_INITS,
+                "Too many initialisation requests",
+            ));
+        }
+        self.inited = true;
+        let refused = |reason: &'static str| Closing(close::FORBIDDEN, reason);
+        let Some(token) = protocol::init_token(payload) else {
+            self.refuse_legacy("an access token is required").await;
+            return Err(refused("Forbidden: no access token"));
+        };
+        let authenticated = self.state.services.auth.authenticate_until(&token).await;
+        let (viewer, expires_at) = match authenticated {
+            Ok(found) => found,
+            Err(_) => {
+                self.refuse_legacy("invalid or expired access token").await;
+                return Err(refused("Forbidden: invalid or expired access token"));
+            }
+        };
+        let remaining = (expires_at - Utc::now()).to_std().unwrap_or_default();
+        let revocations = self
+            .state
+            .services
+            .bus
+            .subscribe(Topic::User(viewer.user_id.clone()));
+        self.send(protocol::ack()).await;
+        if self.protocol == Protocol::LegacyWs {
+            self.send(protocol::keep_alive(self.protocol)).await;
+        }
+        self.state
+            .services
+            .presence
+            .connected(&viewer.user_id)
+            .await;
+        self.ready = Some(Ready {
+            viewer,
+            expires_at: Instant::now() + remaining,
+            revocations,
+        });
+        Ok(())
+    }
+
+    async fn refuse_legacy(&self, message: &str) {
+        if self.protocol == Protocol::LegacyWs {
+            self.send(protocol::connection_error(message)).await;
+        }
+    }
+
+    async fn start(
+        &mut self,
+        id: String,
+        payload: OperationPayload,
+        finished: &mpsc::UnboundedSender<String>,
+    ) -> Result<(), Closing> {
+        let Some(ready) = &self.ready else {
+            return Err(Closing(close::UNAUTHORIZED, "Unauthorized"));
+        };
+        if self.operations.contains_key(&id) {
+            return Err(Closing(
+                close::DUPLICATE_ID,
+                "Subscriber for this id already exists",
+            ));
+        }
+        if self.operations.len() >= MAX_OPERATIONS {
+            let errors = serde_json::json!([{
+                "message": format!("at most {MAX_OPERATIONS} operations per connection"),
+                "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": 1 }
+            }]);
+            self.send(protocol::error(self.protocol, &id, errors)).await;
+            return Ok(());
+        }
+        let mut request = async_graphql::Request::new(payload.query);
+        if let Some(variables) = payload.variables {
+            request = request.variables(async_graphql::Variables::from_json(variables));
+        }
+        if let Some(name) = payload.operation_name {
+            request = request.operation_name(name);
+        }
+        let _ = payload.extensions;
+        let request = request
+            .data(RequestContext::authenticated(
+                self.client_ip,
+                ready.viewer.clone(),
+            ))
+            .data(Loaders::new(&self.state.services));
+        let schema = self.state.schema.clone();
+        let protocol = self.protocol;
+        let outgoing = self.outgoing.clone();
+        let finished = finished.clone();
+        let operation_id = id.clone();
+        let task = tokio::spawn(async move {
+            let mut responses = schema.execute_stream(request);
+            let mut first = true;
+            while let Some(response) = responses.next().await {
+                let refused_before_running = first
+                    && response.data == async_graphql::Value::Null
+                    && !response.errors.is_empty()
+                    && response.errors.iter().all(|error| {
+                        error
+                            .extensions
+                            .as_ref()
+                            .and_then(|extensions| extensions.get("code"))
+                            .is_some_and(|code| {
+                                *code == async_graphql::Value::from(VALIDATION_FAILED)
+                            })
+                    });
+                first = false;
+                let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
+                let text = if refused_before_running {
+                    let errors = payload.get("errors").cloned().unwrap_or(Value::Null);
+                    let _ = outgoing
+                        .send(Outgoing::Text(protocol::error(
+                            protocol,
+                            &operation_id,
+                            errors,
+                        )))
+                        .await;
+                    let _ = finished.send(operation_id);
+                    return;
+                } else {
+                    protocol::next(protocol, &operation_id, payload)
+                };
+                if outgoing.send(Outgoing::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = outgoing
+                .send(Outgoing::Text(protocol::complete(&operation_id)))
+                .await;
+            let _ = finished.send(operation_id);
+        });
+        metrics::gauge!("realtalk_active_subscriptions").increment(1.0);
+        self.operations.insert(id, task);
+        Ok(())
+    }
+}
+
+/// Resolves `true` when the connection's session is revoked; never
+/// resolves before the connection is ready.
+async fn revocation(ready: &mut Option<Ready>) -> bool {
+    let Some(ready) = ready else {
+        return std::future::pending().await;
+    };
+    loop {
+        match ready.revocations.recv().await {
+            Ok(event) => {
+                if let BusEvent::SessionsRevoked {
+                    user_id,
+                    session_id,
+                } = event.as_ref()
+                    && *user_id == ready.viewer.user_id
+                    && session_id
+                        .as_ref()
+                        .is_none_or(|id| *id == ready.viewer.session_id)
+                {
+                    return true;
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
