@@ -21,7 +21,7 @@ use futures_util::StreamExt as _;
 use rand::Rng as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use super::hub::Hub;
@@ -31,6 +31,9 @@ use crate::error::{AppError, AppResult};
 const CHANNEL: &str = "realtalk:events";
 const SUBSCRIBER_PING: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Events queued for Redis before new ones are dropped (message streams
+/// recover dropped ones from the store on resync).
+const OUTBOX_CAPACITY: usize = 10_000;
 
 /// An event on the wire, with the node that sent it.
 #[derive(Serialize, Deserialize)]
@@ -42,6 +45,9 @@ struct Envelope {
 pub struct RedisBus {
     node_id: String,
     commands: ConnectionManager,
+    /// Serialised envelopes waiting for the publisher task, so a request
+    /// never waits on Redis (and a Redis outage never slows one down).
+    outbox: mpsc::Sender<String>,
     hub: Arc<Hub>,
     resync: watch::Sender<u64>,
     /// This node's connections per user.
@@ -72,9 +78,12 @@ impl RedisBus {
             .get_connection_manager_with_config(config)
             .await
             .map_err(|error| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {error}"))?;
+        let (outbox, pending) = mpsc::channel(OUTBOX_CAPACITY);
+        tokio::spawn(publish_forever(commands.clone(), pending));
         let bus = RedisBus {
             node_id: Uuid::now_v7().to_string(),
             commands,
+            outbox,
             hub: Arc::new(Hub::default()),
             resync: watch::channel(0).0,
             connections: Arc::new(Mutex::new(HashMap::new())),
@@ -125,6 +134,21 @@ impl RedisBus {
 
 fn redis_error(error: redis::RedisError) -> AppError {
     AppError::internal(anyhow::anyhow!("redis: {error}"))
+}
+
+/// Sends queued envelopes to Redis in order.
+async fn publish_forever(mut commands: ConnectionManager, mut pending: mpsc::Receiver<String>) {
+    while let Some(payload) = pending.recv().await {
+        let sent = redis::cmd("PUBLISH")
+            .arg(CHANNEL)
+            .arg(payload)
+            .query_async::<i64>(&mut commands)
+            .await;
+        if let Err(error) = sent {
+            metrics::counter!("realtalk_bus_publish_errors_total").increment(1);
+            tracing::warn!(%error, "publish to Redis failed; other nodes resync when it is back");
+        }
+    }
 }
 
 /// Holds the one subscriber connection of this node, forever.
@@ -259,14 +283,9 @@ impl Bus for RedisBus {
             }
         };
         self.hub.dispatch(envelope.event);
-        let sent = redis::cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(payload)
-            .query_async::<i64>(&mut self.commands.clone())
-            .await;
-        if let Err(error) = sent {
+        if self.outbox.try_send(payload).is_err() {
             metrics::counter!("realtalk_bus_publish_errors_total").increment(1);
-            tracing::warn!(%error, "publish to Redis failed; other nodes resync when it is back");
+            tracing::warn!("Redis outbox full; event dropped for other nodes (they resync)");
         }
     }
 

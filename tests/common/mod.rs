@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod process;
 pub mod ws;
 
 use clap::Parser as _;
@@ -85,6 +86,22 @@ impl TestServer {
             config,
             data_dir,
             server: Some(server),
+        }
+    }
+
+    /// A client for a server running elsewhere (another process).
+    pub fn attach(addr: SocketAddr) -> Self {
+        let data_dir = Arc::new(tempfile::tempdir().expect("temporary dir"));
+        let config = config_with(data_dir.path(), &[]);
+        TestServer {
+            addr,
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("HTTP client"),
+            config,
+            data_dir,
+            server: None,
         }
     }
 
