@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's Quick start runs it and as CI runs it.
-# Installs what a fresh Debian machine with Rust lacks, then runs format,
-# lint and every test.
+# Installs what a fresh Debian machine with Rust lacks (rustfmt, clippy,
+# redis-server, Node.js), then runs format, lint, the Rust tests and the
+# Node.js tests (Apollo Client over graphql-ws; the API contract check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,23 +10,27 @@ say() { printf '\n==> %s\n' "$*"; }
 
 apt_updated=0
 apt_install() {
-    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
-        echo "scripts/test.sh: need root or sudo to install: $*" >&2
-        exit 1
-    fi
     local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "scripts/test.sh: need root or sudo to install: $*" >&2; exit 1; }
+        sudo="sudo"
+    fi
     if [ "$apt_updated" -eq 0 ]; then
         $sudo apt-get update -qq
         apt_updated=1
     fi
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
 say "checking tools"
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
-command -v node >/dev/null || apt_install nodejs npm
+command -v redis-server >/dev/null || apt_install redis-server
+command -v node >/dev/null || apt_install nodejs
+command -v npm >/dev/null || apt_install npm
+if [ -f ../shared/api/contract.graphql ] && ! cmp -s ../shared/api/contract.graphql tests/contract.graphql; then
+    echo "!!! tests/contract.graphql differs from ../shared/api/contract.graphql: copy the new contract in" >&2
+fi
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
@@ -35,3 +40,8 @@ cargo clippy --all-targets --locked -- -D warnings
 
 say "cargo test"
 cargo test --all-targets --locked
+
+say "Node.js tests (Apollo Client + graphql-ws, API contract)"
+(cd tests/node && npm ci --no-audit --no-fund --silent)
+cargo build --locked --quiet
+(cd tests/node && REALTALK_BIN="$PWD/../../target/debug/realtalk" node --test)

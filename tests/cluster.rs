@@ -10,7 +10,8 @@ use common::ws::WsClient;
 use common::{TestServer, assert_no_errors};
 use serde_json::json;
 
-const EVENTS: &str = "subscription($c: ID) { messageEvents(conversationId: $c) { seq message { body } } }";
+const EVENTS: &str =
+    "subscription($c: ID) { messageEvents(conversationId: $c) { seq message { body } } }";
 
 struct Cluster {
     redis: Redis,
@@ -25,7 +26,12 @@ fn cluster() -> Cluster {
     let database = dir.path().join("shared.db");
     let a = Node::start(&dir.path().join("a"), &database, &redis.url());
     let b = Node::start(&dir.path().join("b"), &database, &redis.url());
-    Cluster { redis, a, b, _dir: dir }
+    Cluster {
+        redis,
+        a,
+        b,
+        _dir: dir,
+    }
 }
 
 /// Waits until the socket's earlier subscriptions are live on the server.
@@ -37,7 +43,10 @@ async fn settle(client: &mut WsClient, id: &str) {
 #[tokio::test]
 async fn messages_presence_and_logout_cross_nodes_and_a_dead_node_takes_its_users_offline() {
     let mut cluster = cluster();
-    let (via_a, via_b) = (TestServer::attach(cluster.a.addr), TestServer::attach(cluster.b.addr));
+    let (via_a, via_b) = (
+        TestServer::attach(cluster.a.addr),
+        TestServer::attach(cluster.b.addr),
+    );
     let alice = via_a.register("alice").await;
     let bob = via_b.register("bob").await;
     via_a.befriend(&alice, &bob).await;
@@ -45,40 +54,71 @@ async fn messages_presence_and_logout_cross_nodes_and_a_dead_node_takes_its_user
 
     let mut alice_socket = WsClient::connect(cluster.a.addr).await;
     alice_socket.init(&alice.access_token).await;
-    alice_socket.subscribe("m", EVENTS, json!({ "c": conversation })).await;
-    alice_socket.subscribe("p", "subscription { presence { online user { username } } }", json!({})).await;
+    alice_socket
+        .subscribe("m", EVENTS, json!({ "c": conversation }))
+        .await;
+    alice_socket
+        .subscribe(
+            "p",
+            "subscription { presence { online user { username } } }",
+            json!({}),
+        )
+        .await;
     settle(&mut alice_socket, "s").await;
 
     via_b.send_ok(&bob, &conversation, "from node B").await;
     let received = alice_socket.next_payload("m").await;
-    assert_eq!(received["data"]["messageEvents"]["message"]["body"], "from node B");
+    assert_eq!(
+        received["data"]["messageEvents"]["message"]["body"],
+        "from node B"
+    );
 
     let mut bob_socket = WsClient::connect(cluster.b.addr).await;
     bob_socket.init(&bob.access_token).await;
     let online = alice_socket.next_payload("p").await;
-    assert_eq!(online["data"]["presence"], json!({ "online": true, "user": { "username": "bob" } }));
+    assert_eq!(
+        online["data"]["presence"],
+        json!({ "online": true, "user": { "username": "bob" } })
+    );
     let seen_from_a = via_a
-        .gql(Some(&alice.access_token), "query($id: ID!) { user(id: $id) { online } }", json!({ "id": bob.id }))
+        .gql(
+            Some(&alice.access_token),
+            "query($id: ID!) { user(id: $id) { online } }",
+            json!({ "id": bob.id }),
+        )
         .await;
-    assert_eq!(seen_from_a["data"]["user"]["online"], true, "node A reads node B's presence");
+    assert_eq!(
+        seen_from_a["data"]["user"]["online"], true,
+        "node A reads node B's presence"
+    );
 
     // Logging out through node A closes Bob's socket on node B.
     let second = common::account_from(&via_a.login("bob", common::PASSWORD).await["data"]["login"]);
     let mut bob_second = WsClient::connect(cluster.b.addr).await;
     bob_second.init(&second.access_token).await;
-    assert_no_errors(&via_a.gql(Some(&second.access_token), "mutation { logout }", json!({})).await);
+    assert_no_errors(
+        &via_a
+            .gql(Some(&second.access_token), "mutation { logout }", json!({}))
+            .await,
+    );
     assert_eq!(bob_second.close_code().await, Some(4403));
 
     // Node B dies without a word: Bob goes offline on node A within the TTL.
     cluster.b.kill();
     let offline = alice_socket.next_payload("p").await;
-    assert_eq!(offline["data"]["presence"], json!({ "online": false, "user": { "username": "bob" } }));
+    assert_eq!(
+        offline["data"]["presence"],
+        json!({ "online": false, "user": { "username": "bob" } })
+    );
 }
 
 #[tokio::test]
 async fn a_redis_restart_mid_conversation_loses_no_message() {
     let mut cluster = cluster();
-    let (via_a, via_b) = (TestServer::attach(cluster.a.addr), TestServer::attach(cluster.b.addr));
+    let (via_a, via_b) = (
+        TestServer::attach(cluster.a.addr),
+        TestServer::attach(cluster.b.addr),
+    );
     let alice = via_a.register("alice").await;
     let bob = via_b.register("bob").await;
     via_a.befriend(&alice, &bob).await;
@@ -86,33 +126,62 @@ async fn a_redis_restart_mid_conversation_loses_no_message() {
 
     let mut alice_socket = WsClient::connect(cluster.a.addr).await;
     alice_socket.init(&alice.access_token).await;
-    alice_socket.subscribe("m", EVENTS, json!({ "c": conversation })).await;
+    alice_socket
+        .subscribe("m", EVENTS, json!({ "c": conversation }))
+        .await;
     settle(&mut alice_socket, "s").await;
     let mut bob_socket = WsClient::connect(cluster.b.addr).await;
     bob_socket.init(&bob.access_token).await;
-    bob_socket.subscribe("m", EVENTS, json!({ "c": conversation })).await;
+    bob_socket
+        .subscribe("m", EVENTS, json!({ "c": conversation }))
+        .await;
     settle(&mut bob_socket, "s").await;
 
     via_b.send_ok(&bob, &conversation, "one").await;
-    assert_eq!(alice_socket.next_payload("m").await["data"]["messageEvents"]["seq"], 1);
-    assert_eq!(bob_socket.next_payload("m").await["data"]["messageEvents"]["seq"], 1);
+    assert_eq!(
+        alice_socket.next_payload("m").await["data"]["messageEvents"]["seq"],
+        1
+    );
+    assert_eq!(
+        bob_socket.next_payload("m").await["data"]["messageEvents"]["seq"],
+        1
+    );
 
     cluster.redis.stop();
     // HTTP keeps serving and local delivery keeps working without Redis.
     via_b.send_ok(&bob, &conversation, "two").await;
     via_b.send_ok(&bob, &conversation, "three").await;
-    assert_eq!(bob_socket.next_payload("m").await["data"]["messageEvents"]["seq"], 2);
-    assert_eq!(bob_socket.next_payload("m").await["data"]["messageEvents"]["seq"], 3);
+    assert_eq!(
+        bob_socket.next_payload("m").await["data"]["messageEvents"]["seq"],
+        2
+    );
+    assert_eq!(
+        bob_socket.next_payload("m").await["data"]["messageEvents"]["seq"],
+        3
+    );
 
     cluster.redis.restart();
     // Node A resyncs from the store once its subscription is back.
     let mut seqs = Vec::new();
     for _ in 0..2 {
-        seqs.push(alice_socket.next_payload("m").await["data"]["messageEvents"]["seq"].as_i64().unwrap_or(0));
+        seqs.push(
+            alice_socket.next_payload("m").await["data"]["messageEvents"]["seq"]
+                .as_i64()
+                .unwrap_or(0),
+        );
     }
     assert_eq!(seqs, vec![2, 3]);
     via_b.send_ok(&bob, &conversation, "four").await;
-    assert_eq!(alice_socket.next_payload("m").await["data"]["messageEvents"]["seq"], 4, "exactly once, in order");
-    let health = via_a.client.get(via_a.url("/status")).send().await.expect("status");
+    assert_eq!(
+        alice_socket.next_payload("m").await["data"]["messageEvents"]["seq"],
+        4,
+        "exactly once, in order"
+    );
+    let health = via_a
+        .client
+        .get(via_a.url("/status"))
+        .send()
+        .await
+        .expect("status");
     assert_eq!(health.status(), 200);
 }
