@@ -575,3 +575,32 @@ async fn the_legacy_graphql_ws_subprotocol_works_and_refuses_start_before_init()
         "nothing else arrived first"
     );
 }
+
+#[tokio::test]
+async fn an_access_token_expiring_closes_its_socket_with_4403() {
+    use base64::Engine as _;
+    let server = server().await;
+    let amy = server.register("amy").await;
+    // Re-sign Amy's real claims to expire in two seconds.
+    let payload = amy.access_token.split('.').nth(1).expect("JWT payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64");
+    let mut claims: Value = serde_json::from_slice(&bytes).expect("claims");
+    claims["exp"] = json!(chrono::Utc::now().timestamp() + 2);
+    let short_lived = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
+    )
+    .expect("token");
+    let mut client = WsClient::connect(server.addr).await;
+    client.init(&short_lived).await;
+    match client.ended().await {
+        Ended::Closed(code, reason) => {
+            assert_eq!(code, 4403);
+            assert!(reason.contains("expired"), "{reason}");
+        }
+        Ended::Dropped => panic!("the server should close with 4403"),
+    }
+}
