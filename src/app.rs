@@ -12,8 +12,11 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::media::local::LocalMediaStore;
+use crate::media::signing::UrlSigner;
 use crate::service::live::LiveService;
 use crate::service::login_throttle::LoginThrottle;
+use crate::service::media::MediaService;
 use crate::service::password::PasswordHasher;
 use crate::service::presence::PresenceService;
 use crate::service::rate_limit::{RateLimitConfig, RateLimits};
@@ -29,11 +32,17 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    services: Arc<Services>,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
+    /// The running services (tests drive periodic jobs through them).
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
     /// A token that, once cancelled, shuts the server down gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -76,13 +85,20 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         friends.clone(),
         bus.clone(),
     ));
+    let media = Arc::new(MediaService::new(
+        store.clone(),
+        Arc::new(LocalMediaStore::open(&config.data_dir.join("media"))?),
+        UrlSigner::new(&secret),
+        config.max_upload_bytes,
+    ));
     let presence = Arc::new(PresenceService::new(
         bus.clone(),
         store.clone(),
         Duration::from_secs(config.presence_grace_seconds),
     ));
     let services = Arc::new(Services {
-        users: UserService::new(store.clone()),
+        users: UserService::new(store.clone(), media.clone()),
+        media: media.clone(),
         messages: MessageService::new(
             store.clone(),
             conversations.clone(),
@@ -107,6 +123,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         started_at: Instant::now(),
         shutdown: shutdown.clone(),
         allowed_origins: Arc::new(config.cors_origins.clone()),
+        max_body_bytes: config.max_body_bytes,
     };
     let router = http::router(state, &config)?;
 
@@ -116,7 +133,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
 
     tokio::spawn(presence.sweep_forever(config.presence_ttl() / 3, shutdown.clone()));
-    tokio::spawn(prune_periodically(services, shutdown.clone()));
+    tokio::spawn(collect_garbage_periodically(media, shutdown.clone()));
+    tokio::spawn(prune_periodically(services.clone(), shutdown.clone()));
     let task = tokio::spawn(
         axum::serve(
             listener,
@@ -128,6 +146,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     tracing::info!(%addr, "RealTalk listening; GraphiQL at http://{addr}/graphql");
     Ok(RunningServer {
         addr,
+        services,
         shutdown,
         task,
     })
@@ -138,6 +157,23 @@ async fn prune_periodically(services: Arc<Services>, shutdown: CancellationToken
     loop {
         tokio::select! {
             _ = ticker.tick() => services.prune_limits(),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// How often unused uploads are looked for.
+const MEDIA_GC_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+async fn collect_garbage_periodically(media: Arc<MediaService>, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(MEDIA_GC_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(error) = media.collect_garbage().await {
+                    tracing::warn!(cause = ?error.source, "media clean-up failed");
+                }
+            }
             () = shutdown.cancelled() => return,
         }
     }

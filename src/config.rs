@@ -103,6 +103,9 @@ pub struct Config {
     /// Seconds a user stays online after their last connection closes.
     #[arg(long, env = "PRESENCE_GRACE_SECONDS", default_value_t = 5)]
     pub presence_grace_seconds: u64,
+    /// Largest upload accepted, in bytes (default 25 MiB).
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
     /// Largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -9,7 +9,9 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use crate::error::AppError;
 use crate::service::Services;
-use crate::store::{MemberRecord, MessageRecord, ReactionRecord, Relationship, UserRecord};
+use crate::store::{
+    AttachmentRecord, MemberRecord, MessageRecord, ReactionRecord, Relationship, UserRecord,
+};
 
 /// Loader errors must be `Clone`; the error is shared between waiters.
 pub type LoadError = Arc<AppError>;
@@ -22,6 +24,7 @@ pub struct Loaders {
     pub unread: DataLoader<UnreadLoader>,
     pub relationships: DataLoader<RelationshipLoader>,
     pub presence: DataLoader<PresenceLoader>,
+    pub attachments: DataLoader<AttachmentsLoader>,
 }
 
 impl Loaders {
@@ -35,6 +38,7 @@ impl Loaders {
             unread: DataLoader::new(UnreadLoader(services.clone()), spawn),
             relationships: DataLoader::new(RelationshipLoader(services.clone()), spawn),
             presence: DataLoader::new(PresenceLoader(services.clone()), spawn),
+            attachments: DataLoader::new(AttachmentsLoader(services.clone()), spawn),
         }
     }
 }
@@ -111,6 +115,34 @@ impl Loader<String> for ReactionsLoader {
                 .entry(reaction.message_id.clone())
                 .or_default()
                 .push(reaction);
+        }
+        Ok(by_message)
+    }
+}
+
+/// Attachments of messages, by message id, in upload order.
+pub struct AttachmentsLoader(Arc<Services>);
+
+impl Loader<String> for AttachmentsLoader {
+    type Value = Vec<AttachmentRecord>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<AttachmentRecord>>, LoadError> {
+        let attachments = self
+            .0
+            .store
+            .attachments_of_messages(ids)
+            .await
+            .map_err(Arc::new)?;
+        let mut by_message: HashMap<String, Vec<AttachmentRecord>> =
+            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        for attachment in attachments {
+            if let Some(message_id) = attachment.message_id.clone() {
+                by_message.entry(message_id).or_default().push(attachment);
+            }
         }
         Ok(by_message)
     }

@@ -6,6 +6,7 @@
 pub mod client_ip;
 pub mod graphql;
 pub mod health;
+pub mod media;
 pub mod security;
 pub mod ws;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// `CORS_ORIGINS`, also the WebSocket Origin allowlist.
     pub allowed_origins: Arc<Vec<String>>,
+    /// `MAX_BODY_BYTES`: the limit of non-upload requests.
+    pub max_body_bytes: usize,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -50,7 +53,9 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .layer(
             ServiceBuilder::new()
-                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+                // The handler applies the exact limit per content type; this
+                // refuses anything larger than the largest upload up front.
+                .layer(RequestBodyLimitLayer::new(graphql::body_ceiling(config)))
                 .layer(GovernorLayer::new(ip_limit).error_handler(security::rate_limited_response)),
         );
     let trusted_proxies: Arc<Vec<IpAddr>> = Arc::new(config.trusted_proxies.clone());
@@ -58,6 +63,8 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .route("/health", get(health::health))
         .route("/status", get(health::status))
         .route("/metrics", get(health::metrics))
+        .route("/media/{id}", get(media::original))
+        .route("/media/{id}/thumbnail", get(media::thumbnail))
         .merge(graphql_routes)
         .layer(axum::middleware::from_fn_with_state(
             trusted_proxies,

@@ -103,11 +103,17 @@ impl MessageService {
                 format!("at most {MAX_ATTACHMENTS} attachments"),
             ));
         }
-        if !input.attachment_ids.is_empty() {
-            // Uploads are not stored yet, so no attachment id can be valid.
-            return Err(AppError::bad_input("attachmentIds", "no such attachment"));
+        let mut attachment_ids: Vec<String> = Vec::new();
+        for id in input.attachment_ids {
+            if !attachment_ids.contains(&id) {
+                attachment_ids.push(id);
+            }
         }
-        validate_body(&body, "body")?;
+        // The body may be empty only when the message carries attachments.
+        let attachments_only = body.is_empty() && !attachment_ids.is_empty();
+        if !attachments_only {
+            validate_body(&body, "body")?;
+        }
         let client_id = match input.client_id {
             Some(client_id) => Some(validate_client_id(client_id)?),
             None => None,
@@ -140,6 +146,7 @@ impl MessageService {
                 author_id: viewer.user_id.clone(),
                 body,
                 reply_to_id: input.reply_to_id,
+                attachment_ids,
                 client_id,
                 created_at: Utc::now(),
             })

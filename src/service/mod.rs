@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod friends;
 pub mod live;
 pub mod login_throttle;
+pub mod media;
 pub mod messages;
 pub mod password;
 pub mod presence;
@@ -34,6 +35,7 @@ pub struct Services {
     pub friends: Arc<FriendService>,
     pub conversations: Arc<ConversationService>,
     pub messages: MessageService,
+    pub media: Arc<media::MediaService>,
     pub live: live::LiveService,
     pub presence: Arc<presence::PresenceService>,
     pub rate_limits: Arc<rate_limit::RateLimits>,

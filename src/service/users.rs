@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::auth::Viewer;
+use super::media::MediaService;
 use super::validation;
 use crate::error::{AppError, AppResult};
 use crate::store::{ProfileChanges, Store, UserRecord};
@@ -13,11 +14,12 @@ const MAX_QUERY_CHARS: usize = 64;
 
 pub struct UserService {
     store: Arc<dyn Store>,
+    media: Arc<MediaService>,
 }
 
 impl UserService {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        UserService { store }
+    pub fn new(store: Arc<dyn Store>, media: Arc<MediaService>) -> Self {
+        UserService { store, media }
     }
 
     /// The viewer's own account.
@@ -65,18 +67,15 @@ impl UserService {
         avatar_attachment_id: Option<&str>,
     ) -> AppResult<UserRecord> {
         let display_name = display_name.map(validation::display_name).transpose()?;
-        if avatar_attachment_id.is_some() {
-            return Err(AppError::bad_input(
-                "avatarAttachmentId",
-                "no such attachment",
-            ));
+        if let Some(attachment_id) = avatar_attachment_id {
+            self.media.claim_avatar(viewer, attachment_id).await?;
         }
         self.store
             .update_profile(
                 &viewer.user_id,
                 ProfileChanges {
                     display_name,
-                    avatar_attachment_id: None,
+                    avatar_attachment_id: avatar_attachment_id.map(str::to_owned),
                 },
             )
             .await?

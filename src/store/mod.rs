@@ -5,6 +5,7 @@
 //! the trait declares them (create, read, update, delete), so engines can be
 //! read side by side. The same contract tests run against every engine.
 
+pub mod attachments;
 pub mod conversations;
 pub mod friends;
 pub mod messages;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use crate::config::{Config, DatabaseTarget};
 use crate::error::AppResult;
 
+pub use attachments::AttachmentStore;
 pub use conversations::ConversationStore;
 pub use friends::FriendStore;
 pub use messages::MessageStore;
@@ -30,7 +32,14 @@ pub use users::UserStore;
 /// Everything RealTalk persists.
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + FriendStore + ConversationStore + MessageStore + Send + Sync
+    UserStore
+    + SessionStore
+    + FriendStore
+    + ConversationStore
+    + MessageStore
+    + AttachmentStore
+    + Send
+    + Sync
 {
     /// A short engine name for logs and `/status` (`sqlite`, `mongodb`).
     fn engine(&self) -> &'static str;

@@ -182,6 +182,8 @@ pub struct NewMessage {
     pub conversation_id: String,
     pub author_id: String,
     pub body: String,
+    /// Uploads of the author, not yet sent, to attach (in order).
+    pub attachment_ids: Vec<String>,
     pub reply_to_id: Option<String>,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -219,4 +221,21 @@ pub struct ReactionRecord {
     pub emoji: String,
     pub user_id: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// An uploaded file. Its bytes are in the media store under `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    pub id: String,
+    pub uploader_id: String,
+    pub sha256: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub thumbnail_sha256: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub message_id: Option<String>,
+    pub used_as_avatar: bool,
 }

@@ -115,6 +115,14 @@ impl TestServer {
         Self::launch(config, self.data_dir.clone()).await
     }
 
+    /// The in-process server's services.
+    pub fn services(&self) -> &Arc<realtalk::service::Services> {
+        self.server
+            .as_ref()
+            .expect("an in-process server")
+            .services()
+    }
+
     pub fn data_path(&self) -> PathBuf {
         self.data_dir.path().to_path_buf()
     }

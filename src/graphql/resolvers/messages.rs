@@ -1,9 +1,10 @@
 //! Messages, reactions and search.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, Upload};
 
+use crate::error::AppError;
 use crate::graphql::context;
-use crate::graphql::types::{Message, MessageConnection, messages_page};
+use crate::graphql::types::{Attachment, Message, MessageConnection, messages_page};
 use crate::service::messages::SendMessage;
 
 #[derive(InputObject)]
@@ -100,6 +101,23 @@ impl MessageMutation {
             .messages
             .set_typing(viewer, &conversation_id, typing)
             .await?)
+    }
+
+    /// Stores a file for later use in sendMessage(attachmentIds).
+    async fn upload_file(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+    ) -> async_graphql::Result<Attachment> {
+        let viewer = context::viewer(ctx).await?;
+        let upload = file
+            .value(ctx)
+            .map_err(|_| AppError::bad_input("file", "the upload could not be read"))?;
+        let attachment = context::services(ctx)?
+            .media
+            .upload(viewer, &upload.filename, upload.content)
+            .await?;
+        Ok(Attachment(attachment))
     }
 
     async fn edit_message(

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{User, load_user};
 
 use crate::graphql::{context, cursor, errors};
-use crate::store::{MessageRecord, ReactionRecord};
+use crate::store::{AttachmentRecord, MessageRecord, ReactionRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "crate::store::MessageEventKind")]
@@ -54,8 +54,14 @@ impl Message {
         Ok(message.map(Message))
     }
 
-    async fn attachments(&self) -> Vec<Attachment> {
-        Vec::new()
+    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
+        let attachments = context::loaders(ctx)?
+            .attachments
+            .load_one(self.0.id.clone())
+            .await
+            .map_err(errors::shared)?
+            .unwrap_or_default();
+        Ok(attachments.into_iter().map(Attachment).collect())
     }
 
     /// Reactions grouped by emoji, in the order each emoji was first used.
@@ -139,17 +145,43 @@ impl Reaction {
     }
 }
 
-/// A stored file attached to a message.
-#[derive(SimpleObject)]
-pub struct Attachment {
-    pub id: ID,
-    pub file_name: String,
-    pub content_type: String,
-    pub size: i64,
-    pub url: String,
-    pub width: Option<i32>,
-    pub height: Option<i32>,
-    pub thumbnail_url: Option<String>,
+/// A stored file. `url` and `thumbnailUrl` are short-lived signed URLs.
+pub struct Attachment(pub AttachmentRecord);
+
+#[Object]
+impl Attachment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+
+    /// Detected from the bytes, not taken from the client.
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+
+    async fn size(&self) -> i64 {
+        self.0.size
+    }
+
+    async fn url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(context::services(ctx)?.media.url(&self.0))
+    }
+
+    async fn width(&self) -> Option<i64> {
+        self.0.width
+    }
+
+    async fn height(&self) -> Option<i64> {
+        self.0.height
+    }
+
+    async fn thumbnail_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(context::services(ctx)?.media.thumbnail_url(&self.0))
+    }
 }
 
 #[derive(SimpleObject)]

@@ -12,7 +12,9 @@ pub use conversation::{
 };
 pub use friends::{FriendRequest, FriendRequestStatus};
 pub use live::{MessageEvent, Notification, NotificationKind, PresenceEvent, TypingEvent};
-pub use message::{Message, MessageConnection, MessageEventKind, PageInfo, messages_page};
+pub use message::{
+    Attachment, Message, MessageConnection, MessageEventKind, PageInfo, messages_page,
+};
 pub use user::{
     AuthPayload, FriendshipStatus, LoginInput, RegisterInput, UpdateProfileInput, User,
 };

@@ -68,8 +68,13 @@ impl User {
     }
 
     /// A URL of the avatar image, when the user has one.
-    async fn avatar_url(&self) -> Option<String> {
-        None
+    async fn avatar_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let media = &context::services(ctx)?.media;
+        Ok(self
+            .record
+            .avatar_attachment_id
+            .as_deref()
+            .map(|id| media.avatar_url(id)))
     }
 
     async fn online(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {

@@ -7,8 +7,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 
 use super::from_millis;
 use crate::store::{
-    ConversationKind, ConversationRecord, FriendRequestRecord, FriendRequestStatus, MemberRecord,
-    MemberRole, MessageEventKind, MessageEventRecord, MessageRecord, ReactionRecord,
+    AttachmentRecord, ConversationKind, ConversationRecord, FriendRequestRecord,
+    FriendRequestStatus, MemberRecord, MemberRole, MessageEventKind, MessageEventRecord,
+    MessageRecord, ReactionRecord,
 };
 
 /// Stores a fieldless enum as fixed text.
@@ -118,6 +119,26 @@ pub fn event(row: &Row<'_>) -> rusqlite::Result<MessageEventRecord> {
         kind: row.get(2)?,
         message_id: row.get(3)?,
         created_at: from_millis(row.get(4)?),
+    })
+}
+
+pub const ATTACHMENT_COLUMNS: &str = "id, uploader_id, sha256, file_name, content_type, size, \
+     width, height, thumbnail_sha256, created_at, message_id, used_as_avatar";
+
+pub fn attachment(row: &Row<'_>) -> rusqlite::Result<AttachmentRecord> {
+    Ok(AttachmentRecord {
+        id: row.get(0)?,
+        uploader_id: row.get(1)?,
+        sha256: row.get(2)?,
+        file_name: row.get(3)?,
+        content_type: row.get(4)?,
+        size: row.get(5)?,
+        width: row.get(6)?,
+        height: row.get(7)?,
+        thumbnail_sha256: row.get(8)?,
+        created_at: from_millis(row.get(9)?),
+        message_id: row.get(10)?,
+        used_as_avatar: row.get(11)?,
     })
 }
 

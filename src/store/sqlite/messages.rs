@@ -116,6 +116,7 @@ impl MessageStore for SqliteStore {
                 message.created_at,
             )?;
             let created_at = to_millis(message.created_at);
+            let attached_rows = message.attachment_ids.len();
             tx.execute(
                 "INSERT INTO messages
                      (id, conversation_id, seq, author_id, body, reply_to_id, client_id, created_at)
@@ -131,6 +132,21 @@ impl MessageStore for SqliteStore {
                     created_at
                 ],
             )?;
+            if attached_rows > 0 {
+                let attached = tx.execute(
+                    "UPDATE attachments SET message_id = ?1
+                     WHERE id IN (SELECT value FROM json_each(?2))
+                       AND uploader_id = ?3 AND message_id IS NULL AND used_as_avatar = 0",
+                    params![message.id, id_list(&message.attachment_ids), message.author_id],
+                )?;
+                if attached != attached_rows {
+                    // Dropping the transaction rolls the whole send back.
+                    return Err(AppError::bad_input(
+                        "attachmentIds",
+                        "each attachment must be your own upload, not yet sent",
+                    ));
+                }
+            }
             tx.execute(
                 "UPDATE conversations SET last_activity_at = ?2, last_message_id = ?3 WHERE id = ?1",
                 params![message.conversation_id, created_at, message.id],
@@ -426,6 +442,10 @@ impl MessageStore for SqliteStore {
                 params![id, to_millis(now)],
             )?;
             tx.execute("DELETE FROM reactions WHERE message_id = ?1", [&id])?;
+            tx.execute(
+                "UPDATE attachments SET message_id = NULL WHERE message_id = ?1",
+                [&id],
+            )?;
             finish(tx, &id, event)
         })
         .await

@@ -6,6 +6,7 @@
 //! thanks to WAL. Every statement runs on tokio's blocking pool via
 //! deadpool's `interact`, so the async runtime never blocks on disk.
 
+mod attachments;
 mod codec;
 mod conversations;
 mod friends;
@@ -30,6 +31,7 @@ use crate::telemetry::StoreTimer;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_accounts.sql")),
     M::up(include_str!("migrations/0002_messaging.sql")),
+    M::up(include_str!("migrations/0003_attachments.sql")),
 ];
 
 /// Pragmas set on every connection. `synchronous = FULL` makes each commit
