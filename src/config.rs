@@ -73,6 +73,9 @@ pub struct Config {
     /// Log filter, e.g. `info` or `realtalk=debug,tower_http=info`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
+    /// Directory for daily-rotated log files (logs go to stderr as well).
+    #[arg(long, env = "LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
     /// `production` turns off introspection and field suggestions.
     #[arg(
         long = "env",

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: realtalk::config::Config) -> ExitCode {
-    realtalk::telemetry::init(&config);
+    let _log_guard = realtalk::telemetry::init(&config);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -93,6 +93,11 @@ fn with_codes(mut response: Response) -> Response {
         if extensions.get("code").is_none() {
             extensions.set("code", fallback);
         }
+        let code = match extensions.get("code") {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            _ => fallback.to_owned(),
+        };
+        metrics::counter!("realtalk_graphql_errors_total", "code" => code).increment(1);
     }
     response
 }

@@ -5,6 +5,7 @@ pub mod context;
 pub mod cursor;
 pub mod errors;
 pub mod loaders;
+pub mod metrics;
 pub mod resolvers;
 pub mod types;
 
@@ -36,6 +37,7 @@ fn builder() -> SchemaBuilder<resolvers::Query, resolvers::Mutation, resolvers::
     .limit_recursive_depth(32)
     .limit_directives(16)
     .extension(errors::ErrorCodes)
+    .extension(metrics::OperationMetrics)
 }
 
 /// The schema that serves requests.

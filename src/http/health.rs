@@ -43,7 +43,16 @@ pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text exposition.
-pub async fn metrics() -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(active) = state
+        .services
+        .store
+        .count_active_sessions(chrono::Utc::now())
+        .await
+    {
+        metrics::gauge!("realtalk_active_sessions").set(active as f64);
+    }
+    crate::telemetry::metrics::record_process();
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -66,6 +66,9 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .route("/media/{id}", get(media::original))
         .route("/media/{id}/thumbnail", get(media::thumbnail))
         .merge(graphql_routes)
+        .route_layer(axum::middleware::from_fn(
+            crate::telemetry::metrics::track_http,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             trusted_proxies,
             client_ip::resolve,

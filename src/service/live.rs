@@ -143,6 +143,7 @@ impl LiveService {
                         BusEvent::Message { event, message } => {
                             if event.seq == last + 1 {
                                 last = event.seq;
+                                record_delivery(event);
                                 yield LiveMessageEvent { event: event.clone(), message: message.clone() };
                             } else if event.seq > last {
                                 catch_up = true;
@@ -238,6 +239,7 @@ impl LiveService {
                         {
                             if event.seq == *seen + 1 {
                                 *seen = event.seq;
+                                record_delivery(event);
                                 yield LiveMessageEvent { event: event.clone(), message: message.clone() };
                             } else if event.seq > *seen {
                                 behind.push(conversation_id);
@@ -378,6 +380,15 @@ impl LiveService {
             }
         })
     }
+}
+
+/// Time from an event being stored to its hand-off to a subscriber's
+/// socket writer (live deliveries only; replays are not latency).
+fn record_delivery(event: &MessageEventRecord) {
+    let latency = (Utc::now() - event.created_at)
+        .num_microseconds()
+        .unwrap_or(0);
+    metrics::histogram!("realtalk_delivery_latency_seconds").record(latency.max(0) as f64 / 1e6);
 }
 
 /// Friends and conversation peers of a user.

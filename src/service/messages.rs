@@ -63,6 +63,9 @@ impl MessageService {
     /// Publishes a stored change (after the commit: persist first).
     async fn published(&self, change: MessageChange) -> MessageChange {
         if let Some(event) = &change.event {
+            if event.kind == crate::store::MessageEventKind::Created {
+                metrics::counter!("realtalk_messages_sent_total").increment(1);
+            }
             self.bus
                 .publish(BusEvent::Message {
                     event: event.clone(),

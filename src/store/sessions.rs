@@ -26,6 +26,9 @@ pub trait SessionStore: Send + Sync {
         expires_at: DateTime<Utc>,
     ) -> AppResult<RefreshOutcome>;
 
+    /// How many sessions are active at `now` (for the metrics gauge).
+    async fn count_active_sessions(&self, now: DateTime<Utc>) -> AppResult<u64>;
+
     /// Revokes one session; `false` when it was unknown or already revoked.
     async fn revoke_session(&self, id: &str, now: DateTime<Utc>) -> AppResult<bool>;
 

@@ -25,7 +25,10 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
                 .ok()?;
             match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    register_at_zero();
+                    Some(handle)
+                }
                 Err(error) => {
                     tracing::warn!(%error, "metrics recorder not installed");
                     None
@@ -35,9 +38,68 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Counters and gauges that must be visible (as 0) before anything
+/// happens, so dashboards and alerts never query a missing series.
+fn register_at_zero() {
+    metrics::counter!("realtalk_messages_sent_total").increment(0);
+    metrics::counter!("realtalk_bus_redis_reconnects_total").increment(0);
+    metrics::counter!("realtalk_bus_publish_errors_total").increment(0);
+    metrics::gauge!("realtalk_websocket_connections").increment(0.0);
+    metrics::gauge!("realtalk_active_subscriptions").increment(0.0);
+    metrics::gauge!("realtalk_active_sessions").set(0.0);
+}
+
 /// The Prometheus text exposition of every metric.
 pub fn render() -> String {
     handle().map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// Process CPU time and resident memory, from `/proc` (Linux), under the
+/// standard Prometheus process metric names.
+pub fn record_process() {
+    // utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100).
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some((_, after_name)) = stat.rsplit_once(')')
+    {
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&index| fields.get(index)?.parse::<f64>().ok())
+            .sum();
+        metrics::gauge!("process_cpu_seconds_total").set(ticks / 100.0);
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|line| line.starts_with("VmRSS:"))
+        && let Some(kib) = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<f64>().ok())
+    {
+        metrics::gauge!("process_resident_memory_bytes").set(kib * 1024.0);
+    }
+}
+
+/// HTTP middleware: request duration by matched route, method and status.
+pub async fn track_http(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics::histogram!(
+        "realtalk_http_request_duration_seconds",
+        "route" => route,
+        "method" => method,
+        "status" => response.status().as_u16().to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
 }
 
 /// Times one store operation; records when dropped, so every exit counts.

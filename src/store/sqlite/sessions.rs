@@ -127,6 +127,18 @@ impl SessionStore for SqliteStore {
         .await
     }
 
+    async fn count_active_sessions(&self, now: DateTime<Utc>) -> AppResult<u64> {
+        self.read("count_active_sessions", move |conn| {
+            let count: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1",
+                )?
+                .query_row([to_millis(now)], |row| row.get(0))?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn revoke_session(&self, id: &str, now: DateTime<Utc>) -> AppResult<bool> {
         let id = id.to_owned();
         self.write("revoke_session", move |conn| {
