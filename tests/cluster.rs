@@ -185,3 +185,43 @@ async fn a_redis_restart_mid_conversation_loses_no_message() {
         .expect("status");
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn a_starting_node_scrubs_presence_left_by_dead_nodes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = Redis::start();
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let stale_since = chrono::Utc::now().timestamp_millis() - 60_000;
+    redis::cmd("ZADD")
+        .arg("realtalk:presence:ghost")
+        .arg(stale_since)
+        .arg("dead-node")
+        .query_async::<i64>(&mut connection)
+        .await
+        .expect("ZADD");
+    let _node = Node::start(
+        &dir.path().join("a"),
+        &dir.path().join("db.sqlite"),
+        &redis.url(),
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: i64 = redis::cmd("ZCARD")
+            .arg("realtalk:presence:ghost")
+            .query_async(&mut connection)
+            .await
+            .expect("ZCARD");
+        if left == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stale entry was not scrubbed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -99,6 +99,7 @@ impl RedisBus {
         ));
         // Start delivering only once the subscription is live.
         let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
+        tokio::spawn(scrub_stale_presence(bus.commands.clone()));
         tokio::spawn(heartbeat(
             bus.commands.clone(),
             bus.node_id.clone(),
@@ -222,6 +223,43 @@ async fn subscribe_once(
             }
         }
     }
+}
+
+/// At start, removes presence entries whose nodes stopped renewing them
+/// (crashed nodes, this node's previous run), so sets do not grow forever.
+async fn scrub_stale_presence(mut commands: ConnectionManager) {
+    let mut cursor: u64 = 0;
+    let mut scrubbed = 0usize;
+    loop {
+        let page: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("realtalk:presence:*")
+            .arg("COUNT")
+            .arg(500)
+            .query_async(&mut commands)
+            .await;
+        let Ok((next, keys)) = page else {
+            tracing::warn!("presence scrub skipped: Redis scan failed");
+            return;
+        };
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(key)
+                .arg("-inf")
+                .arg(now_millis())
+                .ignore();
+        }
+        if !keys.is_empty() && pipe.query_async::<()>(&mut commands).await.is_ok() {
+            scrubbed += keys.len();
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    tracing::debug!(keys = scrubbed, "stale presence entries scrubbed");
 }
 
 /// Renews this node's presence entries so they outlive the TTL only while
