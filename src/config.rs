@@ -76,6 +76,9 @@ pub struct Config {
     /// Directory for daily-rotated log files (logs go to stderr as well).
     #[arg(long, env = "LOG_DIR")]
     pub log_dir: Option<PathBuf>,
+    /// Report errors and panics to Sentry at this DSN (unset: no reporting).
+    #[arg(long, env = "SENTRY_DSN", hide_env_values = true)]
+    pub sentry_dsn: Option<String>,
     /// `production` turns off introspection and field suggestions.
     #[arg(
         long = "env",
@@ -175,6 +178,14 @@ impl Config {
                     ),
                 });
             }
+        }
+        if let Some(dsn) = &self.sentry_dsn
+            && dsn.parse::<sentry::types::Dsn>().is_err()
+        {
+            return Err(ConfigError {
+                variable: "SENTRY_DSN",
+                problem: "not a valid Sentry DSN".into(),
+            });
         }
         if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.rust_log) {
             return Err(ConfigError {

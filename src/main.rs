@@ -42,6 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: realtalk::config::Config) -> ExitCode {
+    let _sentry_guard = realtalk::telemetry::init_sentry(&config);
     let _log_guard = realtalk::telemetry::init(&config);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -1,6 +1,7 @@
 //! Logging: `tracing` to stderr, human-readable or JSON.
 
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -21,8 +22,13 @@ pub fn init(config: &Config) -> Option<WorkerGuard> {
         None => (None, None),
     };
     let json = config.log_format == LogFormat::Json;
+    // ERROR events go to Sentry too when it is configured.
+    let sentry = config.sentry_dsn.as_ref().map(|_| {
+        sentry::integrations::tracing::ErrorLayer::new()
+            .with_filter(tracing_subscriber::filter::LevelFilter::ERROR)
+    });
     let stderr = fmt::layer().with_writer(std::io::stderr);
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(filter).with(sentry);
     let installed = if json {
         let file =
             file_writer.map(|writer| fmt::layer().json().flatten_event(true).with_writer(writer));
@@ -41,5 +47,21 @@ pub fn init(config: &Config) -> Option<WorkerGuard> {
 }
 
 pub mod metrics;
+
+/// Starts Sentry error reporting when `SENTRY_DSN` is set; keep the guard
+/// alive until exit (dropping it flushes queued events). Sends no personal
+/// data: events carry messages and error ids, never request bodies.
+pub fn init_sentry(config: &Config) -> Option<sentry::ClientInitGuard> {
+    let dsn = config.sentry_dsn.as_deref()?;
+    let environment = match config.environment {
+        crate::config::Environment::Production => "production",
+        crate::config::Environment::Development => "development",
+    };
+    let mut options = sentry::ClientOptions::default();
+    options.release = sentry::release_name!();
+    options.environment = Some(environment.into());
+    options.send_default_pii = false;
+    Some(sentry::init((dsn, options)))
+}
 
 pub use self::metrics::StoreTimer;
