@@ -12,8 +12,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::mail::Mailer;
 use crate::media::local::LocalMediaStore;
 use crate::media::signing::UrlSigner;
+use crate::service::account::{AccountPolicy, AccountService};
 use crate::service::live::LiveService;
 use crate::service::login_throttle::LoginThrottle;
 use crate::service::media::MediaService;
@@ -67,55 +69,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let secret = secrets::jwt_secret(&config)?;
     let store = store::open(&config).await?;
     let bus = bus::open(&config).await?;
-    let rate_limits = Arc::new(RateLimits::new(RateLimitConfig {
-        auth_per_minute: config.auth_rate_limit_per_minute,
-    }));
-    let login_throttle = Arc::new(LoginThrottle::new(config.login_failures_before_delay));
-    let auth = AuthService::new(
-        store.clone(),
-        PasswordHasher::new()?,
-        AccessTokens::new(&secret),
-        rate_limits.clone(),
-        login_throttle.clone(),
-        bus.clone(),
-    );
-    let friends = Arc::new(FriendService::new(store.clone(), bus.clone()));
-    let conversations = Arc::new(ConversationService::new(
-        store.clone(),
-        friends.clone(),
-        bus.clone(),
-    ));
-    let media = Arc::new(MediaService::new(
-        store.clone(),
-        Arc::new(LocalMediaStore::open(&config.data_dir.join("media"))?),
-        UrlSigner::new(&secret),
-        config.max_upload_bytes,
-    ));
-    let presence = Arc::new(PresenceService::new(
-        bus.clone(),
-        store.clone(),
-        Duration::from_secs(config.presence_grace_seconds),
-    ));
-    let services = Arc::new(Services {
-        users: UserService::new(store.clone(), media.clone()),
-        media: media.clone(),
-        messages: MessageService::new(
-            store.clone(),
-            conversations.clone(),
-            friends.clone(),
-            bus.clone(),
-            rate_limits.clone(),
-        ),
-        live: LiveService::new(store.clone(), bus.clone(), conversations.clone()),
-        presence: presence.clone(),
-        friends,
-        conversations,
-        bus,
-        auth,
-        store,
-        rate_limits,
-        login_throttle,
-    });
+    let services = Arc::new(build_services(&config, &secret, store, bus)?);
+    let (presence, media) = (services.presence.clone(), services.media.clone());
     let shutdown = CancellationToken::new();
     let state = AppState {
         schema: graphql::build_schema(services.clone(), config.environment),
@@ -160,6 +115,90 @@ async fn prune_periodically(services: Arc<Services>, shutdown: CancellationToken
             () = shutdown.cancelled() => return,
         }
     }
+}
+
+/// Builds every service once, in dependency order.
+fn build_services(
+    config: &Config,
+    secret: &[u8],
+    store: Arc<dyn store::Store>,
+    bus: Arc<dyn bus::Bus>,
+) -> anyhow::Result<Services> {
+    let rate_limits = Arc::new(RateLimits::new(RateLimitConfig {
+        auth_per_minute: config.auth_rate_limit_per_minute,
+    }));
+    let login_throttle = Arc::new(LoginThrottle::new(config.login_failures_before_delay));
+    let passwords = PasswordHasher::new()?;
+    let friends = Arc::new(FriendService::new(store.clone(), bus.clone()));
+    let conversations = Arc::new(ConversationService::new(
+        store.clone(),
+        friends.clone(),
+        bus.clone(),
+    ));
+    let media = Arc::new(MediaService::new(
+        store.clone(),
+        Arc::new(LocalMediaStore::open(&config.data_dir.join("media"))?),
+        UrlSigner::new(secret),
+        config.max_upload_bytes,
+    ));
+    let mailer = Mailer::start(
+        Mailer::delivery(config.smtp_url.as_deref(), config.data_dir.join("outbox"))?,
+        config
+            .mail_from
+            .parse()
+            .map_err(|error| anyhow::anyhow!("MAIL_FROM: {error}"))?,
+    );
+    let accounts = Arc::new(AccountService::new(
+        store.clone(),
+        passwords.clone(),
+        mailer,
+        bus.clone(),
+        rate_limits.clone(),
+        login_throttle.clone(),
+        conversations.clone(),
+        media.clone(),
+        AccountPolicy {
+            public_url: config.public_url(),
+            username_cooldown: chrono::Duration::days(i64::from(config.username_cooldown_days)),
+            require_verified_email: config.require_verified_email,
+        },
+    ));
+    let auth = AuthService::new(
+        store.clone(),
+        passwords,
+        AccessTokens::new(secret),
+        rate_limits.clone(),
+        login_throttle.clone(),
+        bus.clone(),
+        accounts.clone(),
+    );
+    let presence = Arc::new(PresenceService::new(
+        bus.clone(),
+        store.clone(),
+        Duration::from_secs(config.presence_grace_seconds),
+    ));
+    Ok(Services {
+        users: UserService::new(store.clone(), media.clone()),
+        messages: MessageService::new(
+            store.clone(),
+            conversations.clone(),
+            friends.clone(),
+            bus.clone(),
+            rate_limits.clone(),
+            accounts.clone(),
+        ),
+        live: LiveService::new(store.clone(), bus.clone(), conversations.clone()),
+        media,
+        presence,
+        friends,
+        conversations,
+        accounts,
+        bus,
+        auth,
+        store,
+        rate_limits,
+        login_throttle,
+    })
 }
 
 /// How often unused uploads are looked for.

@@ -109,6 +109,26 @@ pub struct Config {
     /// Seconds a user stays online after their last connection closes.
     #[arg(long, env = "PRESENCE_GRACE_SECONDS", default_value_t = 5)]
     pub presence_grace_seconds: u64,
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://…`; unset: mails
+    /// are written as .eml files to DATA_DIR/outbox.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of the mails RealTalk sends.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "RealTalk <no-reply@realtalk.localhost>"
+    )]
+    pub mail_from: String,
+    /// Base URL of the web app for links in mails; default http://HOST:PORT.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Whether sending messages and friend requests needs a verified email.
+    #[arg(long, env = "REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub require_verified_email: bool,
+    /// Days a deleted account's username stays reserved.
+    #[arg(long, env = "USERNAME_COOLDOWN_DAYS", default_value_t = 30)]
+    pub username_cooldown_days: u32,
     /// Largest upload accepted, in bytes (default 25 MiB).
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub max_upload_bytes: u64,
@@ -179,6 +199,23 @@ impl Config {
                 });
             }
         }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError {
+                variable: "MAIL_FROM",
+                problem: format!(
+                    "{:?} is not an address like \"RealTalk <no-reply@example.com>\"",
+                    self.mail_from
+                ),
+            });
+        }
+        if let Some(url) = &self.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError {
+                variable: "SMTP_URL",
+                problem: "must start with smtp:// or smtps://".into(),
+            });
+        }
         if let Some(dsn) = &self.sentry_dsn
             && dsn.parse::<sentry::types::Dsn>().is_err()
         {
@@ -216,6 +253,14 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The base URL for links in mails.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}:{}", self.host, self.port),
+        }
     }
 
     pub fn presence_ttl(&self) -> std::time::Duration {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod mail;
 pub mod media;
 pub mod secrets;
 pub mod service;

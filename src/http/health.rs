@@ -21,8 +21,17 @@ pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
     let store = state.services.store.ping().await;
     let store_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let store_ok = store.is_ok();
+    let started = Instant::now();
+    let bus = state.services.bus.ping().await;
+    let bus_ok = bus.is_ok();
+    let bus_check = json!({
+        "engine": state.services.bus.engine(),
+        "ok": bus_ok,
+        "latencyMs": started.elapsed().as_secs_f64() * 1000.0,
+    });
     let body = json!({
-        "status": if store_ok { "ok" } else { "degraded" },
+        "status": if store_ok && bus_ok { "ok" } else { "degraded" },
+        "connections": metrics_connections(),
         "version": env!("CARGO_PKG_VERSION"),
         "uptimeSeconds": state.started_at.elapsed().as_secs(),
         "checks": {
@@ -31,15 +40,21 @@ pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
                 "ok": store_ok,
                 "latencyMs": store_latency_ms,
             },
-            "bus": { "engine": "local", "ok": true, "latencyMs": 0.0 },
+            "bus": bus_check,
+            "mail": state.services.accounts.mailer().status(),
         },
     });
-    let code = if store_ok {
+    let code = if store_ok && bus_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body))
+}
+
+/// Open WebSocket connections on this node.
+fn metrics_connections() -> u64 {
+    crate::http::ws::connection::OPEN.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Prometheus text exposition.

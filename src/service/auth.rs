@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::account::AccountService;
 use super::login_throttle::LoginThrottle;
 use super::password::PasswordHasher;
 use super::rate_limit::{Action, RateLimits};
@@ -48,6 +49,7 @@ pub struct AuthService {
     limits: Arc<RateLimits>,
     throttle: Arc<LoginThrottle>,
     bus: Arc<dyn Bus>,
+    accounts: Arc<AccountService>,
 }
 
 impl AuthService {
@@ -58,6 +60,7 @@ impl AuthService {
         limits: Arc<RateLimits>,
         throttle: Arc<LoginThrottle>,
         bus: Arc<dyn Bus>,
+        accounts: Arc<AccountService>,
     ) -> Self {
         AuthService {
             store,
@@ -66,6 +69,7 @@ impl AuthService {
             limits,
             throttle,
             bus,
+            accounts,
         }
     }
 
@@ -80,6 +84,14 @@ impl AuthService {
             Some(name) => validation::display_name(name)?,
             None => username.clone(),
         };
+        if self
+            .store
+            .username_available_at(&username)
+            .await?
+            .is_some_and(|available_at| available_at > Utc::now())
+        {
+            return Err(AppError::conflict("username", "this username is taken"));
+        }
         let password_hash = self.passwords.hash(input.password).await?;
         let user = self
             .store
@@ -93,6 +105,7 @@ impl AuthService {
             })
             .await?;
         tracing::info!(user_id = %user.id, "account registered");
+        self.accounts.send_verification(&user, &user.email).await?;
         self.start_session(user).await
     }
 

@@ -211,6 +211,16 @@ impl MediaService {
         Ok(stale.len())
     }
 
+    /// Deletes stored bytes that no attachment refers to any more.
+    pub async fn forget_content(&self, hashes: &[String]) -> AppResult<()> {
+        for sha256 in hashes {
+            if !self.store.content_in_use(sha256).await? {
+                self.media.delete(sha256).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes an image the viewer uploaded their avatar.
     pub async fn claim_avatar(&self, viewer: &Viewer, attachment_id: &str) -> AppResult<()> {
         if self

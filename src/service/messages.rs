@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::account::AccountService;
 use super::auth::Viewer;
 use super::conversations::{ConversationService, Page, page_size};
 use super::friends::FriendService;
@@ -41,6 +42,7 @@ pub struct MessageService {
     friends: Arc<FriendService>,
     bus: Arc<dyn Bus>,
     limits: Arc<RateLimits>,
+    accounts: Arc<AccountService>,
 }
 
 impl MessageService {
@@ -50,6 +52,7 @@ impl MessageService {
         friends: Arc<FriendService>,
         bus: Arc<dyn Bus>,
         limits: Arc<RateLimits>,
+        accounts: Arc<AccountService>,
     ) -> Self {
         MessageService {
             store,
@@ -57,6 +60,7 @@ impl MessageService {
             friends,
             bus,
             limits,
+            accounts,
         }
     }
 
@@ -125,6 +129,7 @@ impl MessageService {
             .conversations
             .membership(viewer, &input.conversation_id)
             .await?;
+        self.accounts.require_verified(viewer).await?;
         if conversation.kind == ConversationKind::Direct {
             self.refuse_if_blocked(viewer, &conversation.id).await?;
         }

@@ -1,6 +1,7 @@
 //! Behaviour and rules. Services own authorization and validation; they know
 //! nothing of GraphQL or HTTP and talk to storage only through `store::Store`.
 
+pub mod account;
 pub mod auth;
 pub mod conversations;
 pub mod friends;
@@ -31,6 +32,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub auth: AuthService,
+    pub accounts: Arc<account::AccountService>,
     pub users: UserService,
     pub friends: Arc<FriendService>,
     pub conversations: Arc<ConversationService>,

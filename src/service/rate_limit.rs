@@ -22,14 +22,20 @@ pub enum Action {
     RefreshToken,
     /// `setTyping` calls per user.
     Typing,
+    /// Password-reset mails, per address and per IP.
+    PasswordReset,
+    /// Verification and email-change mails, per user.
+    AccountMail,
 }
 
 impl Action {
-    const ALL: [Action; 4] = [
+    const ALL: [Action; 6] = [
         Action::Login,
         Action::Register,
         Action::RefreshToken,
         Action::Typing,
+        Action::PasswordReset,
+        Action::AccountMail,
     ];
 }
 
@@ -52,6 +58,10 @@ impl RateLimitConfig {
             // several open conversations, refuse floods.
             Action::Typing => Quota::per_second(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN))
                 .allow_burst(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN)),
+            // Mail costs the recipient attention: a few per hour.
+            Action::PasswordReset | Action::AccountMail => {
+                Quota::per_hour(NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN))
+            }
         }
     }
 }

@@ -101,6 +101,11 @@ impl AccessTokens {
 
 /// A new refresh token and the hash to store for it.
 pub fn new_refresh_token() -> (String, String) {
+    new_secret_token()
+}
+
+/// 256 random bits, URL-safe, and the SHA-256 (hex) to store instead.
+pub fn new_secret_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);

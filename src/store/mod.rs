@@ -5,6 +5,7 @@
 //! the trait declares them (create, read, update, delete), so engines can be
 //! read side by side. The same contract tests run against every engine.
 
+pub mod accounts;
 pub mod attachments;
 pub mod conversations;
 pub mod friends;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use crate::config::{Config, DatabaseTarget};
 use crate::error::AppResult;
 
+pub use accounts::AccountStore;
 pub use attachments::AttachmentStore;
 pub use conversations::ConversationStore;
 pub use friends::FriendStore;
@@ -38,6 +40,7 @@ pub trait Store:
     + ConversationStore
     + MessageStore
     + AttachmentStore
+    + AccountStore
     + Send
     + Sync
 {

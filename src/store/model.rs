@@ -17,6 +17,9 @@ pub struct UserRecord {
     pub avatar_attachment_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// Set when the account was deleted; the row stays as "Deleted user".
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// What `UserStore::create_user` needs; already validated and normalised.
@@ -238,4 +241,22 @@ pub struct AttachmentRecord {
     pub created_at: DateTime<Utc>,
     pub message_id: Option<String>,
     pub used_as_avatar: bool,
+}
+
+/// What a mailed account token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountTokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+/// A single-use token mailed to a user (stored as a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTokenRecord {
+    pub token_hash: String,
+    pub user_id: String,
+    pub purpose: AccountTokenPurpose,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }

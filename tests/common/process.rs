@@ -55,6 +55,22 @@ impl Redis {
         wait_for_port(self.port, "redis-server");
     }
 
+    /// A client connection, retried while the server finishes starting.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url()).expect("client");
+        let mut attempts = 0;
+        loop {
+            match client.get_multiplexed_async_connection().await {
+                Ok(connection) => return connection,
+                Err(error) => {
+                    attempts += 1;
+                    assert!(attempts < 100, "cannot connect to redis-server: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }

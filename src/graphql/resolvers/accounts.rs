@@ -104,6 +104,89 @@ impl AccountMutation {
         Ok(context::services(ctx)?.auth.logout_all(viewer).await?)
     }
 
+    /// Confirms an email address with the token from the mailed link.
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<bool> {
+        Ok(context::services(ctx)?
+            .accounts
+            .verify_email(&token)
+            .await?)
+    }
+
+    async fn resend_verification_email(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let viewer = context::viewer(ctx).await?;
+        Ok(context::services(ctx)?
+            .accounts
+            .resend_verification(viewer)
+            .await?)
+    }
+
+    /// Mails a reset link if the address has an account; the answer is the same either way.
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<bool> {
+        let client_ip = context::request(ctx)?.client_ip;
+        Ok(context::services(ctx)?
+            .accounts
+            .request_password_reset(&email, client_ip)
+            .await?)
+    }
+
+    /// Sets a new password with the token from a reset mail; every session ends.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> async_graphql::Result<bool> {
+        Ok(context::services(ctx)?
+            .accounts
+            .reset_password(&token, new_password)
+            .await?)
+    }
+
+    /// Every other session ends.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<bool> {
+        let viewer = context::viewer(ctx).await?;
+        Ok(context::services(ctx)?
+            .accounts
+            .change_password(viewer, current_password, new_password)
+            .await?)
+    }
+
+    /// Mails a confirmation link to the new address and a notice to the old one.
+    async fn change_email(
+        &self,
+        ctx: &Context<'_>,
+        new_email: String,
+        password: String,
+    ) -> async_graphql::Result<bool> {
+        let viewer = context::viewer(ctx).await?;
+        Ok(context::services(ctx)?
+            .accounts
+            .change_email(viewer, &new_email, password)
+            .await?)
+    }
+
+    /// Deletes the viewer's account; messages remain, as "Deleted user".
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        password: String,
+    ) -> async_graphql::Result<bool> {
+        let viewer = context::viewer(ctx).await?;
+        Ok(context::services(ctx)?
+            .accounts
+            .delete_account(viewer, password)
+            .await?)
+    }
+
     async fn update_profile(
         &self,
         ctx: &Context<'_>,

@@ -116,6 +116,19 @@ impl User {
         self.record.created_at
     }
 
+    /// Whether the email address is confirmed: for the owner only, null for anyone else.
+    async fn email_verified(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        Ok(self
+            .seen_by_self(ctx)
+            .await?
+            .then_some(self.record.email_verified_at.is_some()))
+    }
+
+    /// Whether the account was deleted (its messages stay, as "Deleted user").
+    async fn deleted(&self) -> bool {
+        self.record.deleted_at.is_some()
+    }
+
     /// The account's email address: visible to its owner only, null for anyone else.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         Ok(self

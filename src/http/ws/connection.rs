@@ -30,6 +30,9 @@ use crate::service::Viewer;
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server pings; a peer silent for two intervals is dropped.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Open connections on this node (for `/status`).
+pub static OPEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Operations one connection may run at once.
 pub const MAX_OPERATIONS: usize = 100;
 
@@ -50,6 +53,7 @@ struct Ready {
 
 pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_ip: IpAddr) {
     metrics::gauge!("realtalk_websocket_connections").increment(1.0);
+    OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (mut sink, mut incoming) = socket.split();
     let (outgoing, mut to_send) = mpsc::channel::<Outgoing>(256);
     let writer = tokio::spawn(async move {
@@ -153,6 +157,7 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
         state.services.presence.disconnected(ready.viewer.user_id);
     }
     metrics::gauge!("realtalk_websocket_connections").decrement(1.0);
+    OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 struct Connection {

@@ -7,9 +7,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 
 use super::from_millis;
 use crate::store::{
-    AttachmentRecord, ConversationKind, ConversationRecord, FriendRequestRecord,
-    FriendRequestStatus, MemberRecord, MemberRole, MessageEventKind, MessageEventRecord,
-    MessageRecord, ReactionRecord,
+    AccountTokenPurpose, AttachmentRecord, ConversationKind, ConversationRecord,
+    FriendRequestRecord, FriendRequestStatus, MemberRecord, MemberRole, MessageEventKind,
+    MessageEventRecord, MessageRecord, ReactionRecord,
 };
 
 /// Stores a fieldless enum as fixed text.
@@ -43,6 +43,10 @@ text_enum!(FriendRequestStatus {
     Cancelled => "CANCELLED",
 });
 text_enum!(ConversationKind { Direct => "DIRECT", Group => "GROUP" });
+text_enum!(AccountTokenPurpose {
+    VerifyEmail => "VERIFY_EMAIL",
+    ResetPassword => "RESET_PASSWORD",
+});
 text_enum!(MemberRole { Owner => "OWNER", Admin => "ADMIN", Member => "MEMBER" });
 text_enum!(MessageEventKind {
     Created => "CREATED",

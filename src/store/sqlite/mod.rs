@@ -6,6 +6,7 @@
 //! thanks to WAL. Every statement runs on tokio's blocking pool via
 //! deadpool's `interact`, so the async runtime never blocks on disk.
 
+mod accounts;
 mod attachments;
 mod codec;
 mod conversations;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_accounts.sql")),
     M::up(include_str!("migrations/0002_messaging.sql")),
     M::up(include_str!("migrations/0003_attachments.sql")),
+    M::up(include_str!("migrations/0004_account_lifecycle.sql")),
 ];
 
 /// Pragmas set on every connection. `synchronous = FULL` makes each commit

@@ -7,10 +7,10 @@ use super::{SqliteStore, from_millis, to_millis, unique_violation};
 use crate::error::{AppError, AppResult};
 use crate::store::{NewUser, ProfileChanges, UserRecord, UserStore};
 
-const USER_COLUMNS: &str = "id, username, email, display_name, password_hash, \
-     avatar_attachment_id, created_at, last_seen_at";
+pub(super) const USER_COLUMNS: &str = "id, username, email, display_name, password_hash, \
+     avatar_attachment_id, created_at, last_seen_at, email_verified_at, deleted_at";
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
+pub(super) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: row.get(0)?,
         username: row.get(1)?,
@@ -20,6 +20,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
         avatar_attachment_id: row.get(5)?,
         created_at: from_millis(row.get(6)?),
         last_seen_at: row.get::<_, Option<i64>>(7)?.map(from_millis),
+        email_verified_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
+        deleted_at: row.get::<_, Option<i64>>(9)?.map(from_millis),
     })
 }
 
@@ -61,6 +63,8 @@ impl UserStore for SqliteStore {
                     avatar_attachment_id: None,
                     created_at: user.created_at,
                     last_seen_at: None,
+                    email_verified_at: None,
+                    deleted_at: None,
                 }),
                 Err(error) => Err(match unique_violation(&error) {
                     Some("users.username") => {
