@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's Quick start runs it and as CI runs it.
 # Installs what a fresh Debian machine with Rust lacks (rustfmt, clippy,
-# redis-server, Node.js), then runs format, lint, the Rust tests and the
+# redis-server, Node.js, Python's aiosmtpd), then runs format, lint, the Rust tests and the
 # Node.js tests (Apollo Client over graphql-ws; the API contract check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,7 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 command -v redis-server >/dev/null || apt_install redis-server
 command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 if [ -f ../shared/api/contract.graphql ] && ! cmp -s ../shared/api/contract.graphql tests/contract.graphql; then
     echo "!!! tests/contract.graphql differs from ../shared/api/contract.graphql: copy the new contract in" >&2
 fi
