@@ -153,6 +153,56 @@ mod tests {
         assert!(tokens.verify(&unsigned).is_err());
     }
 
+    fn sign(claims: serde_json::Value, header: Header) -> String {
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET)).expect("sign")
+    }
+
+    #[test]
+    fn wrong_type_audience_issuer_and_future_nbf_are_refused() {
+        let tokens = AccessTokens::new(SECRET);
+        let now = Utc::now().timestamp();
+        let good = serde_json::json!({ "sub": "u1", "sid": "s1", "iss": ISSUER, "aud": AUDIENCE,
+            "typ": "access", "iat": now, "nbf": now, "exp": now + 60 });
+        assert!(
+            tokens
+                .verify(&sign(good.clone(), Header::new(Algorithm::HS256)))
+                .is_ok()
+        );
+        let cases = [
+            ("typ", serde_json::json!("refresh")),
+            ("aud", serde_json::json!("someone-else")),
+            ("iss", serde_json::json!("evil")),
+            ("nbf", serde_json::json!(now + 3600)),
+            ("exp", serde_json::json!(now - 2 * LEEWAY_SECONDS as i64)),
+        ];
+        for (claim, value) in cases {
+            let mut claims = good.clone();
+            claims[claim] = value;
+            assert!(
+                tokens
+                    .verify(&sign(claims, Header::new(Algorithm::HS256)))
+                    .is_err(),
+                "a token with a bad {claim} was accepted"
+            );
+        }
+        // HS384 with the same secret: the algorithm is pinned to HS256.
+        assert!(
+            tokens
+                .verify(&sign(good.clone(), Header::new(Algorithm::HS384)))
+                .is_err()
+        );
+        // An RS256 header over an HMAC signature (key confusion) is refused.
+        let hs = sign(good, Header::new(Algorithm::HS256));
+        let mut parts = hs.splitn(2, '.');
+        let _ = parts.next();
+        let rest = parts.next().unwrap_or_default();
+        let forged = format!(
+            "{}.{rest}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#)
+        );
+        assert!(tokens.verify(&forged).is_err());
+    }
+
     #[test]
     fn refresh_tokens_are_random_and_hashed() {
         let (a, hash_a) = new_refresh_token();
