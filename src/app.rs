@@ -79,6 +79,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown: shutdown.clone(),
         allowed_origins: Arc::new(config.cors_origins.clone()),
         max_body_bytes: config.max_body_bytes,
+        user_connections: Arc::default(),
     };
     let router = http::router(state, &config)?;
 

@@ -140,3 +140,51 @@ async fn one_connection_runs_at_most_a_hundred_operations() {
     assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
     common::assert_no_errors(&server.login("amy", PASSWORD).await);
 }
+
+#[tokio::test]
+async fn a_user_holds_at_most_twenty_sockets_and_floods_are_cut_off() {
+    let server = TestServer::start().await;
+    let amy = server.register("amy").await;
+    let mut open = Vec::new();
+    for _ in 0..20 {
+        let mut client = WsClient::connect(server.addr).await;
+        client.init(&amy.access_token).await;
+        open.push(client);
+    }
+    let mut one_more = WsClient::connect(server.addr).await;
+    one_more
+        .send_json(
+            json!({ "type": "connection_init", "payload": { "authorization": amy.access_token } }),
+        )
+        .await;
+    assert_eq!(one_more.close_code().await, Some(1008));
+    // Closing one frees a place.
+    drop(open.pop());
+    let mut admitted = false;
+    for _ in 0..50 {
+        let mut retry = WsClient::connect(server.addr).await;
+        retry.send_json(json!({ "type": "connection_init", "payload": { "authorization": amy.access_token } })).await;
+        if retry
+            .next_message()
+            .await
+            .is_some_and(|m| m["type"] == "connection_ack")
+        {
+            admitted = true;
+            break;
+        }
+    }
+    assert!(admitted, "a freed place is usable again");
+
+    let flooder = &mut open[0];
+    for _ in 0..300 {
+        if !flooder.try_send_json(json!({ "type": "ping" })).await {
+            break;
+        }
+    }
+    match flooder.ended().await {
+        Ended::Closed(code, reason) => {
+            assert_eq!((code, reason.as_str()), (1008, "too many messages"))
+        }
+        Ended::Dropped => panic!("a flood should close with 1008"),
+    }
+}

@@ -40,6 +40,8 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<String>>,
     /// `MAX_BODY_BYTES`: the limit of non-upload requests.
     pub max_body_bytes: usize,
+    /// Open WebSockets per user on this node.
+    pub user_connections: Arc<ws::UserConnections>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -74,6 +74,14 @@ impl WsClient {
             .expect("send");
     }
 
+    /// Sends without failing the test when the server already closed.
+    pub async fn try_send_json(&mut self, message: Value) -> bool {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .is_ok()
+    }
+
     pub async fn send_raw(&mut self, text: &str) {
         self.socket
             .send(Message::Text(text.to_owned().into()))

@@ -33,6 +33,12 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Open connections on this node (for `/status`).
 pub static OPEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// How long to wait for the client's reply to our Close.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+
+/// Messages a client may send per second, sustained (bursts of twice that).
+pub const MESSAGES_PER_SECOND: u32 = 50;
+
 /// Operations one connection may run at once.
 pub const MAX_OPERATIONS: usize = 100;
 
@@ -92,6 +98,14 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
     let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     let mut last_heard = Instant::now();
     let shutdown = state.shutdown.clone();
+    let message_rate = governor::RateLimiter::direct(
+        governor::Quota::per_second(
+            std::num::NonZeroU32::new(MESSAGES_PER_SECOND).unwrap_or(std::num::NonZeroU32::MIN),
+        )
+        .allow_burst(
+            std::num::NonZeroU32::new(MESSAGES_PER_SECOND * 2).unwrap_or(std::num::NonZeroU32::MIN),
+        ),
+    );
 
     let closing = loop {
         let expiry = connection.ready.as_ref().map(|ready| ready.expires_at);
@@ -100,6 +114,9 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => {
+                        if message_rate.check().is_err() {
+                            break Some(Closing(close::POLICY_VIOLATION, "too many messages"));
+                        }
                         if let Err(closing) = connection.handle(text.as_str(), &finished_tx).await {
                             break Some(closing);
                         }
@@ -147,13 +164,28 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
         task.abort();
         metrics::gauge!("realtalk_active_subscriptions").decrement(1.0);
     }
+    let closed_by_us = closing.is_some();
     if let Some(Closing(code, reason)) = closing {
         let _ = outgoing.send(Outgoing::Close(code, reason)).await;
     }
     drop(outgoing);
     drop(connection.outgoing);
     let _ = writer.await;
+    if closed_by_us {
+        // Finish the close handshake: read (and drop) what the client still
+        // sends until its Close arrives, so the kernel does not answer unread
+        // data with a reset that would hide our close code.
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+            while let Some(Ok(frame)) = incoming.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     if let Some(ready) = connection.ready {
+        state.user_connections.close(&ready.viewer.user_id);
         state.services.presence.disconnected(ready.viewer.user_id);
     }
     metrics::gauge!("realtalk_websocket_connections").decrement(1.0);
@@ -224,6 +256,12 @@ impl Connection {
                 return Err(refused("Forbidden: invalid or expired access token"));
             }
         };
+        if !self.state.user_connections.try_open(&viewer.user_id) {
+            return Err(Closing(
+                close::POLICY_VIOLATION,
+                "too many connections for this user",
+            ));
+        }
         let remaining = (expires_at - Utc::now()).to_std().unwrap_or_default();
         let revocations = self
             .state

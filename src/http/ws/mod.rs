@@ -17,6 +17,35 @@ use protocol::Protocol;
 
 /// Largest message a client may send; a bigger one closes with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Sockets one user may hold open on one node.
+pub const MAX_CONNECTIONS_PER_USER: usize = 20;
+
+/// Open sockets per user on this node, for the per-user cap.
+#[derive(Default)]
+pub struct UserConnections(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl UserConnections {
+    /// Counts one more socket of the user, unless they are at the cap.
+    pub fn try_open(&self, user_id: &str) -> bool {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(user_id.to_owned()).or_insert(0);
+        if *count >= MAX_CONNECTIONS_PER_USER {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    pub fn close(&self, user_id: &str) {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(user_id) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(user_id);
+            }
+        }
+    }
+}
 
 pub fn upgrade(
     upgrade: WebSocketUpgrade,
