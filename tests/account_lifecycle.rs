@@ -137,6 +137,15 @@ async fn registration_mails_a_single_use_verification_link() {
     assert!(mails[0].contains("Subject: Confirm your email for RealTalk"));
     assert!(mails[0].contains("text/html"), "a plain and an HTML part");
     let token = token_in(&mails[0], "/verify-email");
+    let db = rusqlite::Connection::open(server.data_path().join("realtalk.db")).expect("db");
+    let stored_plain: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM account_tokens WHERE token_hash = ?1 OR email = ?1",
+            [&token],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(stored_plain, 0, "tokens are stored only as hashes");
 
     let verify = "mutation($t: String!) { verifyEmail(token: $t) }";
     let verified = server.gql(None, verify, json!({ "t": token })).await;
@@ -159,7 +168,6 @@ async fn registration_mails_a_single_use_verification_link() {
 
     // An expired link does not work.
     let bob = server.register("bob").await;
-    let db = rusqlite::Connection::open(server.data_path().join("realtalk.db")).expect("db");
     db.execute(
         "UPDATE account_tokens SET expires_at = 0 WHERE used_at IS NULL",
         [],
