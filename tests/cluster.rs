@@ -34,6 +34,33 @@ fn cluster() -> Cluster {
     }
 }
 
+/// Alice registered on node A, Bob on node B, friends with a direct conversation.
+struct Pair {
+    via_a: TestServer,
+    via_b: TestServer,
+    alice: common::Account,
+    bob: common::Account,
+    conversation: String,
+}
+
+async fn pair(cluster: &Cluster) -> Pair {
+    let (via_a, via_b) = (
+        TestServer::attach(cluster.a.addr),
+        TestServer::attach(cluster.b.addr),
+    );
+    let alice = via_a.register("alice").await;
+    let bob = via_b.register("bob").await;
+    via_a.befriend(&alice, &bob).await;
+    let conversation = via_a.open_direct(&alice, &bob).await;
+    Pair {
+        via_a,
+        via_b,
+        alice,
+        bob,
+        conversation,
+    }
+}
+
 /// Waits until the socket's earlier subscriptions are live on the server.
 async fn settle(client: &mut WsClient, id: &str) {
     client.subscribe(id, "{ me { id } }", json!({})).await;
@@ -43,14 +70,13 @@ async fn settle(client: &mut WsClient, id: &str) {
 #[tokio::test]
 async fn messages_presence_and_logout_cross_nodes_and_a_dead_node_takes_its_users_offline() {
     let mut cluster = cluster();
-    let (via_a, via_b) = (
-        TestServer::attach(cluster.a.addr),
-        TestServer::attach(cluster.b.addr),
-    );
-    let alice = via_a.register("alice").await;
-    let bob = via_b.register("bob").await;
-    via_a.befriend(&alice, &bob).await;
-    let conversation = via_a.open_direct(&alice, &bob).await;
+    let Pair {
+        via_a,
+        via_b,
+        alice,
+        bob,
+        conversation,
+    } = pair(&cluster).await;
 
     let mut alice_socket = WsClient::connect(cluster.a.addr).await;
     alice_socket.init(&alice.access_token).await;
@@ -115,14 +141,13 @@ async fn messages_presence_and_logout_cross_nodes_and_a_dead_node_takes_its_user
 #[tokio::test]
 async fn a_redis_restart_mid_conversation_loses_no_message() {
     let mut cluster = cluster();
-    let (via_a, via_b) = (
-        TestServer::attach(cluster.a.addr),
-        TestServer::attach(cluster.b.addr),
-    );
-    let alice = via_a.register("alice").await;
-    let bob = via_b.register("bob").await;
-    via_a.befriend(&alice, &bob).await;
-    let conversation = via_a.open_direct(&alice, &bob).await;
+    let Pair {
+        via_a,
+        via_b,
+        alice,
+        bob,
+        conversation,
+    } = pair(&cluster).await;
 
     let mut alice_socket = WsClient::connect(cluster.a.addr).await;
     alice_socket.init(&alice.access_token).await;
