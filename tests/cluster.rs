@@ -61,12 +61,6 @@ async fn pair(cluster: &Cluster) -> Pair {
     }
 }
 
-/// Waits until the socket's earlier subscriptions are live on the server.
-async fn settle(client: &mut WsClient, id: &str) {
-    client.subscribe(id, "{ me { id } }", json!({})).await;
-    client.next_payload(id).await;
-}
-
 #[tokio::test]
 async fn messages_presence_and_logout_cross_nodes_and_a_dead_node_takes_its_users_offline() {
     let mut cluster = cluster();
@@ -90,7 +84,7 @@ async fn messages_presence_and_logout_cross_nodes_and_a_dead_node_takes_its_user
             json!({}),
         )
         .await;
-    settle(&mut alice_socket, "s").await;
+    alice_socket.settle("s").await;
 
     via_b.send_ok(&bob, &conversation, "from node B").await;
     let received = alice_socket.next_payload("m").await;
@@ -154,13 +148,13 @@ async fn a_redis_restart_mid_conversation_loses_no_message() {
     alice_socket
         .subscribe("m", EVENTS, json!({ "c": conversation }))
         .await;
-    settle(&mut alice_socket, "s").await;
+    alice_socket.settle("s").await;
     let mut bob_socket = WsClient::connect(cluster.b.addr).await;
     bob_socket.init(&bob.access_token).await;
     bob_socket
         .subscribe("m", EVENTS, json!({ "c": conversation }))
         .await;
-    settle(&mut bob_socket, "s").await;
+    bob_socket.settle("s").await;
 
     via_b.send_ok(&bob, &conversation, "one").await;
     assert_eq!(

@@ -40,8 +40,7 @@ async fn message_events_deliver_every_kind_of_change_live() {
         .subscribe("1", EVENTS, json!({ "c": conversation }))
         .await;
     // The subscription is live once a query on the same socket has answered.
-    client.subscribe("q", "{ me { id } }", json!({})).await;
-    client.next_payload("q").await;
+    client.settle("q").await;
 
     let sent = server.send_ok(&bea, &conversation, "hello amy").await;
     let created = client.next_payload("1").await;
@@ -161,8 +160,7 @@ async fn the_all_conversations_stream_follows_joins_and_stops_at_removal() {
     let mut client = WsClient::connect(server.addr).await;
     client.init(&amy.access_token).await;
     client.subscribe("all", EVENTS, json!({})).await;
-    client.subscribe("q", "{ me { id } }", json!({})).await;
-    client.next_payload("q").await;
+    client.settle("q").await;
 
     server.send_ok(&owner, &group, "in the group").await;
     assert_eq!(
@@ -204,8 +202,7 @@ async fn a_single_conversation_stream_completes_when_the_viewer_is_removed() {
     let mut client = WsClient::connect(server.addr).await;
     client.init(&members[0].access_token).await;
     client.subscribe("1", EVENTS, json!({ "c": group })).await;
-    client.subscribe("q", "{ me { id } }", json!({})).await;
-    client.next_payload("q").await;
+    client.settle("q").await;
     server.gql(
         Some(&owner.access_token),
         "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) { id } }",
@@ -237,8 +234,7 @@ async fn typing_is_relayed_expires_and_needs_membership() {
     let mut client = WsClient::connect(server.addr).await;
     client.init(&amy.access_token).await;
     client.subscribe("t", "subscription($c: ID!) { typing(conversationId: $c) { conversationId typing user { username } } }", json!({ "c": conversation })).await;
-    client.subscribe("q", "{ me { id } }", json!({})).await;
-    client.next_payload("q").await;
+    client.settle("q").await;
 
     let set = "mutation($c: ID!, $t: Boolean!) { setTyping(conversationId: $c, typing: $t) }";
     let typed = server
@@ -297,8 +293,7 @@ async fn presence_follows_connections_with_a_grace_period_and_last_seen() {
             json!({}),
         )
         .await;
-    watcher.subscribe("q", "{ me { id } }", json!({})).await;
-    watcher.next_payload("q").await;
+    watcher.settle("q").await;
 
     let online = "query($id: ID!) { user(id: $id) { online lastSeenAt } }";
     let before = server
@@ -334,8 +329,7 @@ async fn notifications_tell_about_requests_and_group_changes() {
     let mut amy_socket = WsClient::connect(server.addr).await;
     amy_socket.init(&amy.access_token).await;
     amy_socket.subscribe("n", "subscription { notifications { kind at friendRequest { from { username } status } conversation { title } } }", json!({})).await;
-    amy_socket.subscribe("q", "{ me { id } }", json!({})).await;
-    amy_socket.next_payload("q").await;
+    amy_socket.settle("q").await;
     let mut bea_socket = WsClient::connect(server.addr).await;
     bea_socket.init(&bea.access_token).await;
     bea_socket
@@ -345,8 +339,7 @@ async fn notifications_tell_about_requests_and_group_changes() {
             json!({}),
         )
         .await;
-    bea_socket.subscribe("q", "{ me { id } }", json!({})).await;
-    bea_socket.next_payload("q").await;
+    bea_socket.settle("q").await;
 
     let kind = |payload: &Value| {
         payload["data"]["notifications"]["kind"]
@@ -397,8 +390,7 @@ async fn logout_closes_the_sessions_sockets_with_4403() {
     client
         .subscribe("n", "subscription { notifications { kind } }", json!({}))
         .await;
-    client.subscribe("q", "{ me { id } }", json!({})).await;
-    client.next_payload("q").await;
+    client.settle("q").await;
     assert_no_errors(
         &server
             .gql(Some(&amy.access_token), "mutation { logout }", json!({}))
@@ -556,8 +548,7 @@ async fn the_legacy_graphql_ws_subprotocol_works_and_refuses_start_before_init()
     client
         .subscribe("1", EVENTS, json!({ "c": conversation }))
         .await;
-    client.subscribe("q", "{ me { id } }", json!({})).await;
-    client.next_payload("q").await;
+    client.settle("q").await;
     server.send_ok(&bea, &conversation, "legacy hello").await;
     let data = client.next_payload("1").await;
     assert_eq!(

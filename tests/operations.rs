@@ -65,8 +65,7 @@ async fn every_metric_in_the_dashboards_exists_after_traffic() {
             json!({ "c": conversation }),
         )
         .await;
-    socket.subscribe("q", "{ me { id } }", json!({})).await;
-    socket.next_payload("q").await;
+    socket.settle("q").await;
     server.send_ok(&bea, &conversation, "measured").await;
     socket.next_payload("m").await;
     common::assert_code(

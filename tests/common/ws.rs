@@ -104,6 +104,14 @@ impl WsClient {
             .await;
     }
 
+    /// Waits until the operations started before on this socket are live
+    /// on the server: operations run in order, so once a query sent after
+    /// them has answered, they are registered. `id` names that query.
+    pub async fn settle(&mut self, id: &str) {
+        self.subscribe(id, "{ me { id } }", json!({})).await;
+        self.next_payload(id).await;
+    }
+
     /// Stops an operation (`complete` or legacy `stop`).
     pub async fn unsubscribe(&mut self, id: &str) {
         let kind = if self.legacy { "stop" } else { "complete" };
