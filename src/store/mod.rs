@@ -13,6 +13,7 @@ pub mod messages;
 pub mod model;
 pub mod sessions;
 pub mod sqlite;
+pub mod transfer;
 pub mod users;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use friends::FriendStore;
 pub use messages::MessageStore;
 pub use model::*;
 pub use sessions::SessionStore;
+pub use transfer::TransferStore;
 pub use users::UserStore;
 
 /// Everything RealTalk persists.
