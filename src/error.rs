@@ -21,6 +21,11 @@ pub enum ErrorKind {
         retry_after_seconds: u64,
     },
     Internal,
+    /// A dependency cannot serve right now (database busy or locked, storage
+    /// full). Reported as INTERNAL_SERVER_ERROR, the contract's code for
+    /// server-side failures, but with a message that says what happened and
+    /// `extensions.retryable`, so clients can tell "try again" from a bug.
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -33,7 +38,7 @@ impl ErrorKind {
             ErrorKind::BadUserInput => "BAD_USER_INPUT",
             ErrorKind::Conflict => "CONFLICT",
             ErrorKind::RateLimited { .. } => "RATE_LIMITED",
-            ErrorKind::Internal => "INTERNAL_SERVER_ERROR",
+            ErrorKind::Internal | ErrorKind::Unavailable => "INTERNAL_SERVER_ERROR",
         }
     }
 }
@@ -122,12 +127,47 @@ impl AppError {
             ..Self::new(ErrorKind::Internal, "internal server error")
         }
     }
+
+    /// A dependency that cannot serve right now; `message` says which and is
+    /// shown to the client, the cause is kept for the log only.
+    #[track_caller]
+    pub fn unavailable(message: impl Into<String>, source: impl Into<anyhow::Error>) -> Self {
+        AppError {
+            source: Some(source.into()),
+            ..Self::new(ErrorKind::Unavailable, message)
+        }
+    }
 }
+
+/// What clients are told when the disk (or a quota) is full.
+pub const STORAGE_FULL: &str = "the server's storage is full; nothing was stored, try again later";
+
+/// What clients are told when the database is locked by someone else.
+pub const DATABASE_BUSY: &str = "the database is busy; nothing was changed, try again shortly";
 
 impl From<rusqlite::Error> for AppError {
     #[track_caller]
     fn from(error: rusqlite::Error) -> Self {
-        AppError::internal(error)
+        use rusqlite::ErrorCode;
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                AppError::unavailable(DATABASE_BUSY, error)
+            }
+            Some(ErrorCode::DiskFull) => AppError::unavailable(STORAGE_FULL, error),
+            _ => AppError::internal(error),
+        }
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    #[track_caller]
+    fn from(error: std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::QuotaExceeded
+            | std::io::ErrorKind::FileTooLarge => AppError::unavailable(STORAGE_FULL, error),
+            _ => AppError::internal(error),
+        }
     }
 }
 

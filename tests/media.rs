@@ -3,50 +3,9 @@
 
 mod common;
 
+use common::media::{attachment_rows, png, stored_files, upload};
 use common::{Account, TestServer, assert_code, assert_no_errors, error_field};
 use serde_json::{Value, json};
-
-const UPLOAD: &str = "mutation($file: Upload!) { uploadFile(file: $file) {
-    id fileName contentType size width height url thumbnailUrl } }";
-
-/// POSTs one file as a GraphQL multipart request.
-async fn upload(server: &TestServer, who: &Account, file_name: &str, bytes: Vec<u8>) -> Value {
-    let operations = json!({ "query": UPLOAD, "variables": { "file": null } });
-    let form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", json!({ "0": ["variables.file"] }).to_string())
-        .part(
-            "0",
-            reqwest::multipart::Part::bytes(bytes)
-                .file_name(file_name.to_owned())
-                // What the client claims is ignored; the bytes decide.
-                .mime_str("image/png")
-                .expect("mime"),
-        );
-    let response = server
-        .client
-        .post(server.url("/graphql"))
-        .bearer_auth(&who.access_token)
-        .header("apollo-require-preflight", "true")
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload sent");
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    json!({ "status": status.as_u16(), "body": body })
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
-    });
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .expect("png");
-    bytes.into_inner()
-}
 
 /// A tiny PNG whose header claims 60000 × 60000 pixels: a decompression bomb.
 fn bomb_png() -> Vec<u8> {
@@ -84,32 +43,6 @@ fn bomb_png() -> Vec<u8> {
     );
     chunk(&mut png, b"IEND", &[]);
     png
-}
-
-/// Files under the media store, staging excluded.
-fn stored_files(server: &TestServer) -> usize {
-    fn walk(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|entry| {
-                        let path = entry.path();
-                        if path.is_dir() { walk(&path) } else { 1 }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-    let root = server.data_path().join("media");
-    let staging = walk(&root.join("staging"));
-    walk(&root) - staging
-}
-
-fn attachment_rows(server: &TestServer) -> i64 {
-    let db = rusqlite::Connection::open(server.data_path().join("realtalk.db")).expect("db");
-    db.query_row("SELECT COUNT(*) FROM attachments", [], |row| row.get(0))
-        .expect("count")
 }
 
 async fn fetch(server: &TestServer, url: &str) -> reqwest::Response {

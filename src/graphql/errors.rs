@@ -17,22 +17,40 @@ use crate::error::{AppError, ErrorKind};
 impl From<AppError> for async_graphql::Error {
     fn from(error: AppError) -> Self {
         let code = error.kind.code();
-        if error.kind == ErrorKind::Internal {
+        if matches!(error.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
             // The client gets an id to quote; the cause stays in the log.
             let error_id = Uuid::now_v7().to_string();
-            tracing::error!(
-                error_id = %error_id,
-                location = %error.location,
-                cause = ?error.source,
-                "internal error"
-            );
-            return async_graphql::Error::new(format!(
-                "internal server error (error id {error_id})"
-            ))
-            .extend_with(|_, extensions| {
-                extensions.set("code", code);
-                extensions.set("errorId", error_id.clone());
-            });
+            let retryable = error.kind == ErrorKind::Unavailable;
+            if retryable {
+                tracing::warn!(
+                    error_id = %error_id,
+                    location = %error.location,
+                    cause = ?error.source,
+                    "dependency unavailable"
+                );
+            } else {
+                tracing::error!(
+                    error_id = %error_id,
+                    location = %error.location,
+                    cause = ?error.source,
+                    "internal error"
+                );
+            }
+            // Unavailable messages are ours and safe to show; internal ones
+            // might carry details, so the client gets a generic sentence.
+            let message = if retryable {
+                error.message
+            } else {
+                "internal server error".to_owned()
+            };
+            return async_graphql::Error::new(format!("{message} (error id {error_id})"))
+                .extend_with(|_, extensions| {
+                    extensions.set("code", code);
+                    extensions.set("errorId", error_id.clone());
+                    if retryable {
+                        extensions.set("retryable", true);
+                    }
+                });
         }
         async_graphql::Error::new(error.message).extend_with(|_, extensions| {
             extensions.set("code", code);

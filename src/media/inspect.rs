@@ -51,12 +51,12 @@ pub struct Staged {
 /// Copies `source` into `target`, hashing as it goes, and stops as soon as
 /// more than `max_bytes` arrived.
 pub fn stage(source: &mut impl Read, target: &Path, max_bytes: u64) -> AppResult<Staged> {
-    let mut file = File::create(target).map_err(AppError::internal)?;
+    let mut file = File::create(target).map_err(AppError::from)?;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        let read = source.read(&mut buffer).map_err(AppError::internal)?;
+        let read = source.read(&mut buffer).map_err(AppError::from)?;
         if read == 0 {
             break;
         }
@@ -65,10 +65,9 @@ pub fn stage(source: &mut impl Read, target: &Path, max_bytes: u64) -> AppResult
             return Err(too_big(max_bytes));
         }
         hasher.update(&buffer[..read]);
-        file.write_all(&buffer[..read])
-            .map_err(AppError::internal)?;
+        file.write_all(&buffer[..read]).map_err(AppError::from)?;
     }
-    file.sync_all().map_err(AppError::internal)?;
+    file.sync_all().map_err(AppError::from)?;
     if size == 0 {
         return Err(AppError::bad_input("file", "the file is empty"));
     }

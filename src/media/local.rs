@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{MediaLocation, MediaStore};
+use super::{MediaLocation, MediaStore, Stored};
 use crate::error::{AppError, AppResult};
 
 pub struct LocalMediaStore {
@@ -47,15 +47,17 @@ fn valid_key(sha256: &str) -> bool {
     sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn place(staged: &Path, target: &Path) -> std::io::Result<()> {
+fn place(staged: &Path, target: &Path) -> std::io::Result<Stored> {
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir)?;
     }
     if target.exists() {
         // Same hash, same bytes: keep the one already there.
-        return std::fs::remove_file(staged);
+        std::fs::remove_file(staged)?;
+        return Ok(Stored::Existing);
     }
-    std::fs::rename(staged, target)
+    std::fs::rename(staged, target)?;
+    Ok(Stored::New)
 }
 
 #[async_trait]
@@ -64,30 +66,36 @@ impl MediaStore for LocalMediaStore {
         &self.staging
     }
 
-    async fn commit(&self, staged: &Path, sha256: &str) -> AppResult<()> {
+    async fn commit(&self, staged: &Path, sha256: &str) -> AppResult<Stored> {
         if !valid_key(sha256) {
             return Err(AppError::internal(anyhow::anyhow!("bad media key")));
         }
         let (staged, target) = (staged.to_path_buf(), self.path_of(sha256));
         tokio::task::spawn_blocking(move || place(&staged, &target))
             .await?
-            .map_err(AppError::internal)
+            .map_err(AppError::from)
     }
 
-    async fn put_bytes(&self, bytes: Vec<u8>, sha256: &str) -> AppResult<()> {
+    async fn put_bytes(&self, bytes: Vec<u8>, sha256: &str) -> AppResult<Stored> {
         if !valid_key(sha256) {
             return Err(AppError::internal(anyhow::anyhow!("bad media key")));
         }
         let staged = self.staging.join(Uuid::now_v7().to_string());
         let target = self.path_of(sha256);
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&staged)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
+        tokio::task::spawn_blocking(move || -> std::io::Result<Stored> {
+            let written = std::fs::File::create(&staged).and_then(|mut file| {
+                file.write_all(&bytes)?;
+                file.sync_all()
+            });
+            if let Err(error) = written {
+                // A full disk leaves a partial file behind: remove it.
+                let _ = std::fs::remove_file(&staged);
+                return Err(error);
+            }
             place(&staged, &target)
         })
         .await?
-        .map_err(AppError::internal)
+        .map_err(AppError::from)
     }
 
     fn locate(&self, sha256: &str) -> MediaLocation {

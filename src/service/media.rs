@@ -11,7 +11,7 @@ use super::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::media::inspect::{self, ImageFacts, Staged};
 use crate::media::signing::{UrlSigner, Variant};
-use crate::media::{MediaLocation, MediaStore};
+use crate::media::{MediaLocation, MediaStore, Stored};
 use crate::store::{AttachmentRecord, Store};
 
 /// Uploads never sent nor used as an avatar are deleted after this long.
@@ -86,15 +86,31 @@ impl MediaService {
         )
         .await?;
         let (staged, content_type, image) = inspected?;
-        if let Err(error) = self.media.commit(&staged_path, &staged.sha256).await {
-            let _ = tokio::fs::remove_file(&staged_path).await;
-            return Err(error);
+        let original = match self.media.commit(&staged_path, &staged.sha256).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&staged_path).await;
+                return Err(error);
+            }
+        };
+        // From here on a failure (disk full writing the thumbnail, database
+        // busy) removes the bytes this upload added, so nothing is left
+        // half-written: no file without its attachment row.
+        let mut added = Vec::new();
+        if original == Stored::New {
+            added.push(staged.sha256.clone());
         }
         let (width, height, thumbnail_sha256) = match image {
             Some(image) => {
-                self.media
+                let thumbnail = self
+                    .media
                     .put_bytes(image.thumbnail, &image.thumbnail_sha256)
-                    .await?;
+                    .await;
+                match thumbnail {
+                    Ok(Stored::New) => added.push(image.thumbnail_sha256.clone()),
+                    Ok(Stored::Existing) => {}
+                    Err(error) => return Err(self.undo(&added, error).await),
+                }
                 (
                     Some(i64::from(image.width)),
                     Some(i64::from(image.height)),
@@ -103,7 +119,7 @@ impl MediaService {
             }
             None => (None, None, None),
         };
-        let attachment = self
+        let created = self
             .store
             .create_attachment(AttachmentRecord {
                 id: Uuid::now_v7().to_string(),
@@ -119,9 +135,23 @@ impl MediaService {
                 message_id: None,
                 used_as_avatar: false,
             })
-            .await?;
+            .await;
+        let attachment = match created {
+            Ok(attachment) => attachment,
+            Err(error) => return Err(self.undo(&added, error).await),
+        };
         tracing::info!(attachment_id = %attachment.id, size = attachment.size, content_type = %attachment.content_type, "upload stored");
         Ok(attachment)
+    }
+
+    /// Removes the bytes a failed upload added and hands back its error.
+    async fn undo(&self, added: &[String], error: AppError) -> AppError {
+        for sha256 in added {
+            if let Err(undo_error) = self.media.delete(sha256).await {
+                tracing::warn!(cause = ?undo_error.source, "could not remove the bytes of a failed upload");
+            }
+        }
+        error
     }
 
     /// A signed URL of the file. Callers show attachments only to viewers

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod media;
 pub mod process;
 pub mod ws;
 
@@ -69,6 +70,13 @@ impl TestServer {
     /// Starts a server with extra command-line settings.
     pub async fn start_with(args: &[&str]) -> Self {
         let data_dir = Arc::new(tempfile::tempdir().expect("temporary data dir"));
+        let config = config_with(data_dir.path(), args);
+        Self::launch(config, data_dir).await
+    }
+
+    /// Starts a server on a data directory the test prepared (e.g. with a
+    /// small filesystem mounted inside it).
+    pub async fn start_in(data_dir: Arc<tempfile::TempDir>, args: &[&str]) -> Self {
         let config = config_with(data_dir.path(), args);
         Self::launch(config, data_dir).await
     }
