@@ -57,4 +57,26 @@ mod tests {
         assert!(decode_message(&URL_SAFE_NO_PAD.encode("c1:x"), "before").is_err());
         assert!(decode_conversation(&encode_message(1), "after").is_err());
     }
+
+    // Fuzzing: cursors come from clients, so any string (and any base64 of
+    // any text) decodes or is BAD_USER_INPUT on the named field.
+    proptest::proptest! {
+        #[test]
+        fn any_cursor_decodes_or_is_bad_input(raw in "\\PC*", text in "[cm]?\\PC{0,30}") {
+            let encoded = URL_SAFE_NO_PAD.encode(&text);
+            for cursor in [raw.as_str(), encoded.as_str()] {
+                if let Err(error) = decode_message(cursor, "before") {
+                    proptest::prop_assert_eq!(error.field, Some("before"));
+                }
+                if let Err(error) = decode_conversation(cursor, "after") {
+                    proptest::prop_assert_eq!(error.field, Some("after"));
+                }
+            }
+        }
+
+        #[test]
+        fn message_cursors_round_trip(seq in proptest::prelude::any::<i64>()) {
+            proptest::prop_assert_eq!(decode_message(&encode_message(seq), "before").ok(), Some(seq));
+        }
+    }
 }

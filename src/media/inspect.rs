@@ -102,10 +102,14 @@ pub fn sanitize_file_name(raw: &str) -> String {
             }
         })
         .collect();
-    name = name.trim().trim_start_matches('.').to_owned();
+    // No leading dots (hidden files) or spaces, whichever order they come in.
+    name = name
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_owned();
     while name.len() > 200 {
         name.pop();
     }
+    name.truncate(name.trim_end().len());
     if name.is_empty() {
         "file".to_owned()
     } else {
@@ -269,5 +273,19 @@ mod tests {
         assert_eq!(sanitize_file_name("a\"b<c>\n.txt"), "a_b_c__.txt");
         assert_eq!(sanitize_file_name("..."), "file");
         assert_eq!(sanitize_file_name(&"x".repeat(300)).len(), 200);
+    }
+
+    // Fuzzing: whatever name a client sends, what we store and put in a
+    // Content-Disposition header is one short, inert path component.
+    proptest::proptest! {
+        #[test]
+        fn any_file_name_becomes_one_safe_component(raw in "(\\PC|\\p{Cc}|[/\\\\.\"])*") {
+            let name = sanitize_file_name(&raw);
+            proptest::prop_assert!(!name.is_empty() && name.len() <= 200);
+            proptest::prop_assert!(!name.contains(['/', '\\', '"', '<', '>', ';']));
+            proptest::prop_assert!(!name.chars().any(char::is_control));
+            proptest::prop_assert!(!name.starts_with('.'));
+            proptest::prop_assert_eq!(sanitize_file_name(&name), name.clone());
+        }
     }
 }

@@ -139,6 +139,51 @@ mod tests {
         assert!(presented_password(&"p".repeat(129)).is_err());
     }
 
+    // Fuzzing: any string at all gets an answer, never a panic; refusals
+    // are BAD_USER_INPUT on the right field; what is accepted is canonical
+    // (validating it again changes nothing) and obeys the stated rules.
+    proptest::proptest! {
+        #[test]
+        fn any_username_is_refused_or_canonical(raw in "\\PC*|[A-Za-z0-9_. ]{0,40}") {
+            match username(&raw) {
+                Ok(name) => {
+                    proptest::prop_assert_eq!(username(&name).ok(), Some(name.clone()));
+                    proptest::prop_assert!((USERNAME_MIN..=USERNAME_MAX).contains(&name.len()));
+                }
+                Err(error) => proptest::prop_assert_eq!(error.field, Some("username")),
+            }
+        }
+
+        #[test]
+        fn any_email_is_refused_or_canonical(raw in "\\PC*|[a-zA-Z.]{0,10}@[a-z.]{0,10}") {
+            match email(&raw) {
+                Ok(address) => {
+                    proptest::prop_assert_eq!(email(&address).ok(), Some(address.clone()));
+                    proptest::prop_assert_eq!(address.matches('@').count(), 1);
+                }
+                Err(error) => proptest::prop_assert_eq!(error.field, Some("email")),
+            }
+        }
+
+        #[test]
+        fn any_display_name_is_refused_or_clean(raw in "(\\PC|\\p{Cc})*") {
+            match display_name(&raw) {
+                Ok(name) => {
+                    proptest::prop_assert!(!name.chars().any(char::is_control));
+                    proptest::prop_assert!((1..=DISPLAY_NAME_MAX).contains(&name.chars().count()));
+                }
+                Err(error) => proptest::prop_assert_eq!(error.field, Some("displayName")),
+            }
+        }
+
+        #[test]
+        fn any_password_gets_a_length_answer(raw in "\\PC{0,200}") {
+            let length = raw.chars().count();
+            proptest::prop_assert_eq!(new_password(&raw).is_ok(), (PASSWORD_MIN..=PASSWORD_MAX).contains(&length));
+            proptest::prop_assert_eq!(presented_password(&raw).is_ok(), length <= PASSWORD_MAX);
+        }
+    }
+
     #[test]
     fn display_names_are_trimmed_and_bounded() {
         assert_eq!(display_name("  Ann  ").ok().as_deref(), Some("Ann"));

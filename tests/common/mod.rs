@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 pub mod media;
 pub mod process;
+pub mod schema;
 pub mod ws;
 
 use clap::Parser as _;
