@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod friends;
 pub mod messages;
 pub mod model;
+pub mod mongo;
 pub mod sessions;
 pub mod sqlite;
 pub mod transfer;
