@@ -44,6 +44,7 @@ pub trait Store:
     + MessageStore
     + AttachmentStore
     + AccountStore
+    + TransferStore
     + Send
     + Sync
 {
