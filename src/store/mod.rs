@@ -64,3 +64,17 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         ),
     }
 }
+
+/// Opens a store by URL, `sqlite://PATH` or `mongodb://…` (as `realtalk
+/// migrate` names its ends), applying migrations.
+pub async fn open_url(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        return mongo::connect(url).await;
+    }
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.is_empty() => Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        )),
+        _ => anyhow::bail!("expected sqlite://PATH or mongodb://…, got {url:?}"),
+    }
+}
