@@ -164,3 +164,10 @@ pub fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// A direct conversation of two fresh users: (amy, bea, conversation id).
+pub async fn chat(store: &Db) -> (UserRecord, UserRecord, String) {
+    let (amy, bea) = (user(store, "amy").await, user(store, "bea").await);
+    let conversation = direct(store, &amy, &bea).await;
+    (amy, bea, conversation.id)
+}

@@ -13,6 +13,8 @@ mod accounts;
 mod attachments;
 mod conversations;
 mod friends;
+mod members;
+mod message_changes;
 mod messages;
 mod search;
 mod sessions;
