@@ -225,3 +225,33 @@ fn store_error(table: Table, doing: &str, error: AppError) -> anyhow::Error {
         _ => anyhow::anyhow!(what),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn ends_are_store_urls_or_jsonl_paths() {
+        assert_eq!(
+            Endpoint::parse("sqlite://./data/realtalk.db"),
+            Ok(Endpoint::Store("sqlite://./data/realtalk.db".into()))
+        );
+        assert!(matches!(
+            Endpoint::parse("mongodb://localhost/rt?replicaSet=rs0"),
+            Ok(Endpoint::Store(_))
+        ));
+        assert_eq!(
+            Endpoint::parse("backup/2026.jsonl"),
+            Ok(Endpoint::Dump("backup/2026.jsonl".into()))
+        );
+        for bad in [
+            "sqlite://",
+            "mongodb://",
+            "dump.json",
+            "s3://bucket/x.jsonl",
+            "",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
