@@ -97,7 +97,8 @@ pub async fn populate(store: &Db) -> Sample {
 
     // Conversations with read markers, and every kind of message event.
     let chat = direct(store, &amy, &bea).await;
-    let trip = group(store, "Pizza club", &amy, &[&bea, &cat]).await;
+    // Joined at one instant, not in id order: only join order tells them apart.
+    let trip = group(store, "Pizza club", &amy, &[&cat, &bea]).await;
     store
         .set_member_role(&trip.id, &bea.id, MemberRole::Admin)
         .await
