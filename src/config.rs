@@ -23,12 +23,22 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Copy all data into an empty store or dump: `sqlite://PATH`,
+    /// `mongodb://…` or `FILE.jsonl` at either end.
+    Migrate {
+        /// Where the data is now.
+        #[arg(long)]
+        from: String,
+        /// Where it goes; must be empty.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

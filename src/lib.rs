@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod mail;
 pub mod media;
+pub mod migrate;
 pub mod secrets;
 pub mod service;
 pub mod store;

@@ -1,4 +1,4 @@
-//! The `realtalk` binary: `serve` (default) or `schema`.
+//! The `realtalk` binary: `serve` (default), `schema` or `migrate`.
 
 use std::process::ExitCode;
 
@@ -38,6 +38,38 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(cli.config),
+        Command::Migrate { from, to } => migrate(&from, &to),
+    }
+}
+
+/// Runs `realtalk migrate` and prints the rows copied per table.
+fn migrate(from: &str, to: &str) -> ExitCode {
+    use realtalk::migrate::MigrateError;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("realtalk: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(realtalk::migrate::run(from, to)) {
+        Ok(counts) => {
+            println!("migrated {from} -> {to}");
+            for (table, count) in &counts {
+                println!("  {:<20} {count:>10}", table.name());
+            }
+            let total: u64 = counts.iter().map(|(_, count)| count).sum();
+            println!("  {:<20} {total:>10}", "total rows");
+            ExitCode::SUCCESS
+        }
+        Err(MigrateError::BadEndpoint(problem)) => {
+            eprintln!("realtalk migrate: {problem}");
+            ExitCode::from(EXIT_BAD_CONFIG)
+        }
+        Err(MigrateError::Failed(error)) => {
+            eprintln!("realtalk migrate: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod friends;
 pub mod messages;
 pub mod model;
+pub mod mongo;
 pub mod sessions;
 pub mod sqlite;
 pub mod transfer;
@@ -43,6 +44,7 @@ pub trait Store:
     + MessageStore
     + AttachmentStore
     + AccountStore
+    + TransferStore
     + Send
     + Sync
 {
@@ -60,5 +62,19 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         DatabaseTarget::Mongo(_) => anyhow::bail!(
             "DATABASE_URL: the MongoDB engine is not available in this build yet; use sqlite:// or leave it unset"
         ),
+    }
+}
+
+/// Opens a store by URL, `sqlite://PATH` or `mongodb://…` (as `realtalk
+/// migrate` names its ends), applying migrations.
+pub async fn open_url(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        return mongo::connect(url).await;
+    }
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.is_empty() => Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        )),
+        _ => anyhow::bail!("expected sqlite://PATH or mongodb://…, got {url:?}"),
     }
 }

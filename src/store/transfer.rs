@@ -86,7 +86,9 @@ pub type Row = serde_json::Map<String, serde_json::Value>;
 #[async_trait]
 pub trait TransferStore: Send + Sync {
     /// Up to `limit` rows of `table` after the first `offset` ones, in a
-    /// stable order (the table's primary key). An empty page means done.
+    /// stable order (the table's primary key; `members` in join order, since
+    /// that breaks ties of `joined_at` when ownership passes on and importers
+    /// keep the order they are given). An empty page means done.
     async fn export_rows(&self, table: Table, offset: u64, limit: usize) -> AppResult<Vec<Row>>;
 
     /// Inserts rows another engine exported, keeping ids, seqs and times.

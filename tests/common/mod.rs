@@ -324,3 +324,14 @@ impl TestServer {
         (owner, members, group)
     }
 }
+
+impl TestServer {
+    /// Stops the in-process server gracefully (e.g. before its database
+    /// is copied); the returned directory keeps its data alive.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("server stops cleanly");
+        }
+        self.data_dir.clone()
+    }
+}

@@ -13,6 +13,7 @@ mod conversations;
 mod friends;
 mod messages;
 mod sessions;
+mod transfer;
 mod users;
 
 use std::path::Path;
