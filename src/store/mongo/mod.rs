@@ -48,6 +48,7 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
 use futures_util::future::BoxFuture;
 use mongodb::bson::{Document, doc};
+use mongodb::error::ErrorKind;
 use mongodb::options::{ReadConcern, TransactionOptions, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database};
 
@@ -111,15 +112,24 @@ impl MongoStore {
         let target = options::parse(uri).await?;
         let hosts = target.hosts();
         let database = target.database.clone();
+        let selection_timeout = target
+            .options
+            .server_selection_timeout
+            .unwrap_or(options::DEFAULT_SERVER_SELECTION_TIMEOUT);
         let client = Client::with_options(target.options)
             .map_err(|error| anyhow::anyhow!("DATABASE_URL: {}", error.kind))?;
         let db = client.database(&database);
         let hello = db.run_command(doc! { "hello": 1 }).await.map_err(|error| {
             tracing::warn!(error = %error, "MongoDB did not answer");
-            anyhow::anyhow!(
-                "DATABASE_URL: cannot reach MongoDB at {hosts}: {}",
-                error.kind
-            )
+            // The driver's text lists the whole topology; the reason the
+            // operator reads is one short line (the log above has the rest).
+            let reason = match &*error.kind {
+                ErrorKind::ServerSelection { .. } => {
+                    format!("no server answered within {selection_timeout:?}")
+                }
+                other => other.to_string(),
+            };
+            anyhow::anyhow!("DATABASE_URL: cannot reach MongoDB at {hosts}: {reason}")
         })?;
         if Deployment::from_hello(&hello) == Deployment::Standalone {
             anyhow::bail!(
@@ -244,6 +254,57 @@ mod tests {
         assert_eq!(Deployment::from_hello(&member), Deployment::ReplicaSet);
         assert_eq!(Deployment::from_hello(&router), Deployment::Sharded);
         assert_eq!(Deployment::from_hello(&standalone), Deployment::Standalone);
+    }
+
+    /// A store whose client points at a port nobody listens on (the
+    /// driver connects lazily, so this needs no server).
+    async fn dead_store(query: &str) -> MongoStore {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let target = options::parse(&format!("mongodb://127.0.0.1:{port}/x{query}"))
+            .await
+            .expect("parses");
+        let client = Client::with_options(target.options).expect("client");
+        MongoStore {
+            db: client.database(&target.database),
+            client,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ping_against_a_dead_server_fails_within_seconds() {
+        for (query, bound) in [("?serverSelectionTimeoutMS=300", 3), ("", 8)] {
+            let store = dead_store(query).await;
+            let started = std::time::Instant::now();
+            let error = store.ping().await.expect_err("nobody answers");
+            assert!(
+                started.elapsed() < Duration::from_secs(bound),
+                "{query:?}: took {:?}",
+                started.elapsed()
+            );
+            assert_eq!(error.kind, crate::error::ErrorKind::Internal);
+            assert!(error.source.is_some(), "the cause is kept for the log");
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_and_transactions_against_a_dead_server_are_internal_errors() {
+        use crate::store::{SessionStore as _, UserStore as _};
+        let store = dead_store("?serverSelectionTimeoutMS=200").await;
+        let read = store.user_by_id("u").await.expect_err("no server");
+        assert_eq!(read.kind, crate::error::ErrorKind::Internal);
+        let now = chrono::Utc::now();
+        let session = crate::store::NewSession {
+            id: "s".into(),
+            user_id: "u".into(),
+            refresh_token_hash: "h".into(),
+            created_at: now,
+            expires_at: now,
+        };
+        let write = store.create_session(session).await.expect_err("no server");
+        assert_eq!(write.kind, crate::error::ErrorKind::Internal);
     }
 
     #[test]
