@@ -59,9 +59,7 @@ pub trait Store:
 pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match config.database_target()? {
         DatabaseTarget::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
-        DatabaseTarget::Mongo(_) => anyhow::bail!(
-            "DATABASE_URL: the MongoDB engine is not available in this build yet; use sqlite:// or leave it unset"
-        ),
+        DatabaseTarget::Mongo(url) => mongo::connect(&url).await,
     }
 }
 
