@@ -114,7 +114,7 @@ export function renderMessage(message, { mine, showAuthor, actions }) {
     mine ? null : (showAuthor ? avatar(message.author, 'sm') : h('span', { class: 'avatar avatar-sm', style: { visibility: 'hidden' } })),
     h('div', { class: 'bubble-column' },
       !mine && showAuthor ? h('span', { class: 'author' }, message.author.displayName) : null,
-      message.replyTo ? h('div', { class: 'reply-quote', data: { testid: 'reply-quote' } },
+      message.replyTo && !message.deleted ? h('div', { class: 'reply-quote', data: { testid: 'reply-quote' } },
         `↩ ${message.replyTo.author.displayName}: ${message.replyTo.deleted ? 'deleted message' : message.replyTo.body}`) : null,
       body ? h('div', { class: 'bubble', data: { testid: 'message-body' } }, body) : null,
       message.attachments?.length && !message.deleted
