@@ -40,8 +40,9 @@ async function registerByApi(username) {
   return { token: data.register.accessToken, id: data.register.user.id };
 }
 
-async function signIn(username) {
+async function signIn(username, { beforeLoad } = {}) {
   const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1100, height: 760 } });
+  await beforeLoad?.(context);
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(error.message));
@@ -112,4 +113,24 @@ test('sign in, scroll a long history, rename, and log out everywhere', async () 
   await screenshot(phone.page, '31-phone-signed-out');
 
   assert.deepEqual([...laptop.problems, ...phone.problems], []);
+});
+
+test('the access token is refreshed silently before it expires', async () => {
+  await registerByApi('frank');
+  // The page's clock is Playwright's, so 14 minutes can pass in a moment.
+  const { context, page, problems } = await signIn('frank', { beforeLoad: (ctx) => ctx.clock.install() });
+  const stored = () => page.evaluate(() => localStorage.getItem('realtalk.refreshToken'));
+  const first = await stored();
+  assert.ok(first, 'the refresh token is kept for reloads');
+  const refreshed = page.waitForRequest((req) => req.method() === 'POST' && (req.postData() ?? '').includes('refreshToken('));
+  await page.clock.fastForward('14:30');
+  await refreshed;
+  await page.waitForFunction((old) => localStorage.getItem('realtalk.refreshToken') !== old, first);
+  // Still signed in, and the new access token works for queries and the socket.
+  await page.getByTestId('tab-friends').click();
+  await page.getByTestId('friend-list').waitFor();
+  await page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
+  assert.equal(await page.getByTestId('auth-submit').count(), 0, 'not sent back to the sign-in screen');
+  assert.deepEqual(problems, []);
+  await context.close();
 });

@@ -128,6 +128,27 @@ test('two people become friends and chat live, with typing, images, a group and 
     .getByTestId('conversation-preview').filter({ hasText: 'Me!' }).waitFor();
   await screenshot(carol.page, '05-carol-group');
 
+  // Managing the group: rename (Carol sees it live), a role, remove, leave.
+  await alice.page.getByTestId('group-settings').click();
+  const settings = alice.page.getByTestId('group-settings-dialog');
+  await settings.getByTestId('rename-input').fill('Weekend trip');
+  await settings.getByTestId('rename-submit').click();
+  await carol.page.getByTestId('conversation-item').filter({ hasText: 'Weekend trip' }).waitFor();
+  await carol.page.getByTestId('chat-title').filter({ hasText: 'Weekend trip' }).waitFor();
+  await settings.getByRole('combobox', { name: 'Role of Bob' }).selectOption('ADMIN');
+  // The dialog re-renders from the server's answer: the new role is what it says.
+  await settings.locator('[data-testid="group-member"][data-username="bob"] select').filter({ has: alice.page.locator('option[value="ADMIN"]:checked') }).waitFor();
+  await screenshot(alice.page, '05b-alice-group-info');
+  await settings.getByRole('button', { name: 'Remove Carol' }).click();
+  await settings.locator('[data-testid="group-member"][data-username="carol"]').waitFor({ state: 'detached' });
+  await carol.page.getByTestId('conversation-item').filter({ hasText: 'Weekend trip' }).waitFor({ state: 'detached' });
+  await alice.page.keyboard.press('Escape');
+  await bob.page.getByTestId('conversation-item').filter({ hasText: 'Weekend trip' }).click();
+  await bob.page.getByTestId('group-settings').click();
+  bob.page.once('dialog', (dialog) => dialog.accept());
+  await bob.page.getByTestId('leave-group').click();
+  await bob.page.getByTestId('conversation-item').filter({ hasText: 'Weekend trip' }).waitFor({ state: 'detached' });
+
   // Presence: Alice sees Bob online, then offline once his page is gone.
   await alice.page.getByTestId('conversation-item').filter({ hasText: 'Bob' }).click();
   await alice.page.getByTestId('peer-presence').filter({ hasText: 'online' }).waitFor();

@@ -8,7 +8,9 @@ import { icon } from '../icons.js';
 import { avatar, h, isOnline, presenceDot, replace, toast } from '../dom.js';
 import { currentUser } from '../auth/session.js';
 import { live } from '../live.js';
-import { conversationName, otherMember, putConversation, setOpenConversation } from '../conversations/store.js';
+import {
+  conversationName, getConversation, onConversationsChange, otherMember, putConversation, setOpenConversation,
+} from '../conversations/store.js';
 import { openGroupSettings } from '../groups/settings.js';
 import * as api from './api.js';
 import { Composer } from './composer.js';
@@ -18,19 +20,26 @@ import { Timeline } from './timeline.js';
 const TYPING_SHOWN_MS = 6_000;
 const MEMBERS_REFRESH_MS = 8_000;
 
+/** The header; `update(conversation)` follows renames and member changes. */
 function header(conversation, onBack) {
   const name = conversationName(conversation);
   const peer = conversation.kind === 'DIRECT' ? otherMember(conversation)?.user : null;
+  const title = h('h2', { data: { testid: 'chat-title' } }, name);
   const sub = peer
     ? h('span', { class: 'chat-sub', data: { presenceText: peer.id, testid: 'peer-presence' } }, isOnline(peer) ? 'online' : 'offline')
-    : h('span', { class: 'chat-sub' }, `${conversation.members.length} members`);
-  return h('header', { class: 'chat-header' },
+    : h('span', { class: 'chat-sub', data: { testid: 'member-count' } }, `${conversation.members.length} members`);
+  const element = h('header', { class: 'chat-header' },
     h('button', { type: 'button', class: 'icon-button back-button', aria: { label: 'Back to conversations' }, data: { testid: 'back' }, onclick: onBack }, icon('back')),
     h('span', { class: 'avatar-wrap' }, avatar(peer ?? { displayName: name }), peer ? presenceDot(peer) : null),
-    h('div', { class: 'chat-title' }, h('h2', { data: { testid: 'chat-title' } }, name), sub),
+    h('div', { class: 'chat-title' }, title, sub),
     conversation.kind === 'GROUP'
       ? h('button', { type: 'button', class: 'button secondary small', data: { testid: 'group-settings' }, onclick: () => openGroupSettings(conversation.id) }, 'Group info')
       : null);
+  const update = (fresh) => {
+    title.textContent = conversationName(fresh);
+    if (!peer) sub.textContent = `${fresh.members.length} members`;
+  };
+  return { element, update };
 }
 
 /** Mounts the chat for `conversationId` into `container`; returns an unmount function. */
@@ -88,8 +97,16 @@ export function mountChat(container, conversationId, { onBack }) {
         : names.length === 1 ? `${names[0]} is typing…` : `${names.join(', ')} are typing…`;
     };
 
+    const top = header(conversation, onBack);
     replace(container, h('section', { class: 'chat', aria: { label: `Chat with ${conversationName(conversation)}` }, data: { testid: 'chat' } },
-      header(conversation, onBack), timeline.element, typingLine, composer.element));
+      top.element, timeline.element, typingLine, composer.element));
+    cleanups.push(onConversationsChange(() => {
+      const fresh = getConversation(conversationId);
+      if (fresh) {
+        top.update(fresh);
+        if (fresh.members) members = fresh.members;
+      }
+    }));
     timeline.start(messages.nodes, messages.pageInfo);
     for (const item of pendingIn(conversationId)) timeline.addPending(item);
     timeline.showReadMarkers(members);
