@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { PASSWORD, launchBrowser, messageWith, screenshot, startServer } from './harness.mjs';
+import { PASSWORD, drawPng, launchBrowser, messageWith, screenshot, startServer } from './harness.mjs';
 
 const HISTORY = 95;
 let server;
@@ -101,6 +101,11 @@ test('sign in, scroll a long history, rename, and log out everywhere', async () 
   await laptop.page.getByTestId('display-name').fill('Dave D.');
   await laptop.page.getByTestId('save-profile').click();
   await laptop.page.getByTestId('me-name').filter({ hasText: 'Dave D.' }).waitFor();
+  await laptop.page.getByTestId('avatar-input').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: await drawPng(laptop.page) });
+  await laptop.page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="open-profile"] img');
+    return img?.complete && img.naturalWidth > 0;
+  });
   await laptop.page.keyboard.press('Escape');
 
   // Log out everywhere: the phone session ends too, without a reload.

@@ -157,3 +157,23 @@ export async function switchableSocket(context) {
     },
   };
 }
+
+/** A PNG drawn by the browser itself (so the bytes are a real image). */
+export async function drawPng(page) {
+  const base64 = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 480;
+    canvas.height = 320;
+    const context = canvas.getContext('2d');
+    const gradient = context.createLinearGradient(0, 0, 480, 320);
+    gradient.addColorStop(0, '#4f46e5');
+    gradient.addColorStop(1, '#f59e0b');
+    context.fillStyle = gradient;
+    context.fillRect(0, 0, 480, 320);
+    context.fillStyle = '#fff';
+    context.font = 'bold 48px sans-serif';
+    context.fillText('RealTalk', 130, 175);
+    return canvas.toDataURL('image/png').split(',')[1];
+  });
+  return Buffer.from(base64, 'base64');
+}

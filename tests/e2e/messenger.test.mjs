@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { befriend, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
+import { befriend, drawPng, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -21,26 +21,6 @@ after(async () => {
   await browser?.close();
   server?.stop();
 });
-
-/** A PNG drawn by the browser itself (so the bytes are a real image). */
-async function drawPng(page) {
-  const base64 = await page.evaluate(() => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 480;
-    canvas.height = 320;
-    const context = canvas.getContext('2d');
-    const gradient = context.createLinearGradient(0, 0, 480, 320);
-    gradient.addColorStop(0, '#4f46e5');
-    gradient.addColorStop(1, '#f59e0b');
-    context.fillStyle = gradient;
-    context.fillRect(0, 0, 480, 320);
-    context.fillStyle = '#fff';
-    context.font = 'bold 48px sans-serif';
-    context.fillText('RealTalk', 130, 175);
-    return canvas.toDataURL('image/png').split(',')[1];
-  });
-  return Buffer.from(base64, 'base64');
-}
 
 test('two people become friends and chat live, with typing, images, a group and presence', async () => {
   const alice = await person(browser, server.base, 'alice');

@@ -9,7 +9,7 @@ import * as api from './api.js';
 const SEARCH_DELAY_MS = 250;
 
 function person(user, subtitle, actions) {
-  return h('li', { class: 'list-item', data: { testid: 'person', username: user.username } },
+  return h('li', { class: 'list-item person', data: { testid: 'person', username: user.username } },
     h('span', { class: 'avatar-wrap' }, avatar(user), presenceDot(user)),
     h('span', { class: 'list-text' },
       h('span', { class: 'list-title' }, user.displayName),
