@@ -1,10 +1,12 @@
 //! The web app (`frontend/`): plain ES modules, HTML and CSS served at `/`.
 //!
-//! Release builds embed the files in the binary (rust-embed), so one file is
-//! the whole deployment; debug builds read the same folder from disk, so an
-//! edit shows on reload. `FRONTEND_DIR` serves another directory instead
-//! (tower-http's `ServeDir`). Either way it is the router's fallback, so it
-//! never shadows `/graphql`, `/health`, `/status`, `/metrics` or `/media`.
+//! Every build embeds the files in the binary (rust-embed, `debug-embed`
+//! too, so tests exercise exactly what ships and the binary is the whole
+//! deployment; `build.rs` rebuilds when `frontend/` changes). While editing
+//! the app, `FRONTEND_DIR` serves a directory from disk instead (tower-http's
+//! `ServeDir`), so a reload shows the change. Either way it is the router's
+//! fallback, so it never shadows `/graphql`, `/health`, `/status`,
+//! `/metrics` or `/media`.
 //!
 //! Caching: file names carry no content hash, so a browser must revalidate
 //! every file (`no-cache`) or it could mix modules of two versions after an
