@@ -96,7 +96,7 @@ function actionBar(message, mine, actions) {
 
 /**
  * `message` may be a pending outbox item (`pending: true`); `showAuthor`
- * is false for a run of messages by the same person.
+ * (groups) adds the author's avatar and name to others' messages.
  */
 export function renderMessage(message, { mine, showAuthor, actions }) {
   const classes = ['message', mine ? 'mine' : 'theirs', message.pending ? 'pending' : '', message.deleted ? 'deleted' : ''];
@@ -111,7 +111,8 @@ export function renderMessage(message, { mine, showAuthor, actions }) {
     aria: { label: `${message.author.displayName}: ${body}` },
     data: { testid: 'message', messageId: message.id ?? '', clientId: message.clientId ?? '', seq: message.seq ?? '' },
   },
-    mine ? null : (showAuthor ? avatar(message.author, 'sm') : h('span', { class: 'avatar avatar-sm', style: { visibility: 'hidden' } })),
+    // Avatars tell people apart in groups; a direct chat has only one other.
+    !mine && showAuthor ? avatar(message.author, 'sm') : null,
     h('div', { class: 'bubble-column' },
       !mine && showAuthor ? h('span', { class: 'author' }, message.author.displayName) : null,
       message.replyTo && !message.deleted ? h('div', { class: 'reply-quote', data: { testid: 'reply-quote' } },
