@@ -2,8 +2,10 @@
 # as an unprivileged user.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+# The web app is embedded into the binary at build time.
+COPY frontend ./frontend
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim

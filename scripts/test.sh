@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's Quick start runs it and as CI runs it.
 # Installs what a fresh Debian machine with Rust lacks (rustfmt, clippy,
-# redis-server, Node.js, Python's aiosmtpd), then runs format, lint, the Rust tests and the
-# Node.js tests (Apollo Client over graphql-ws; the API contract check).
+# redis-server, Node.js, Python's aiosmtpd, chromium), then runs format, lint, the Rust tests,
+# the Node.js tests (Apollo Client over graphql-ws; the API contract check) and the
+# browser tests of the web app (playwright-core driving Debian's chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 command -v redis-server >/dev/null || apt_install redis-server
 command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
+command -v chromium >/dev/null || apt_install chromium
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 if [ -f ../shared/api/contract.graphql ] && ! cmp -s ../shared/api/contract.graphql tests/contract.graphql; then
     echo "!!! tests/contract.graphql differs from ../shared/api/contract.graphql: copy the new contract in" >&2
@@ -46,3 +48,7 @@ say "Node.js tests (Apollo Client + graphql-ws, API contract)"
 (cd tests/node && npm ci --no-audit --no-fund --silent)
 cargo build --locked --quiet
 (cd tests/node && REALTALK_BIN="$PWD/../../target/debug/realtalk" node --test)
+
+say "Browser tests (the web app in chromium via playwright-core; screenshots in target/e2e-artifacts)"
+(cd tests/e2e && npm ci --no-audit --no-fund --silent)
+(cd tests/e2e && REALTALK_BIN="$PWD/../../target/debug/realtalk" node --test)

@@ -145,6 +145,10 @@ pub struct Config {
     /// Largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Serve the web app from this directory instead of the copy embedded
+    /// in the binary, so edits show on reload while developing.
+    #[arg(long, env = "FRONTEND_DIR")]
+    pub frontend_dir: Option<PathBuf>,
 }
 
 /// A configuration value that cannot be used, named by its variable.
@@ -255,6 +259,14 @@ impl Config {
                     problem: "must be greater than 0".into(),
                 });
             }
+        }
+        if let Some(dir) = &self.frontend_dir
+            && !dir.join("index.html").is_file()
+        {
+            return Err(ConfigError {
+                variable: "FRONTEND_DIR",
+                problem: format!("{} has no index.html", dir.display()),
+            });
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError {

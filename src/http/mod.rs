@@ -2,8 +2,10 @@
 //!
 //! Layers, outermost first: request id → tracing → security headers → CORS →
 //! client IP → (on /graphql) body limit → per-IP rate limit → handler.
+//! Whatever no route matches is the web app (`frontend.rs`).
 
 pub mod client_ip;
+pub mod frontend;
 pub mod graphql;
 pub mod health;
 pub mod media;
@@ -70,7 +72,9 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
         .merge(graphql_routes)
         .route_layer(axum::middleware::from_fn(
             crate::telemetry::metrics::track_http,
-        ))
+        ));
+    // After route_layer, so static files stay out of the per-route metrics.
+    let router = frontend::serve(router, config.frontend_dir.as_deref())
         .layer(axum::middleware::from_fn_with_state(
             trusted_proxies,
             client_ip::resolve,

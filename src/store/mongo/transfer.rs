@@ -161,12 +161,14 @@ fn columns(table: Table) -> &'static [Column] {
     }
 }
 
-/// The export order: the table's primary key in SQLite.
+/// The export order: the table's primary key in SQLite, except members,
+/// which go in join order (the transfer contract: join order decides who
+/// inherits a group, and equal join times are told apart by position).
 fn primary_key(table: Table) -> Document {
     match table {
         Table::Friendships => doc! { "userLow": 1, "userHigh": 1 },
         Table::Blocks => doc! { "blockerId": 1, "blockedId": 1 },
-        Table::Members => doc! { "conversationId": 1, "userId": 1 },
+        Table::Members => doc! { "conversationId": 1, "joinedAt": 1, "position": 1 },
         Table::Reactions => doc! { "messageId": 1, "emoji": 1, "userId": 1 },
         Table::MessageEvents => doc! { "conversationId": 1, "seq": 1 },
         _ => doc! { "_id": 1 },

@@ -190,7 +190,8 @@ fn every_table_has_columns_and_an_export_order() {
         assert!(!columns(table).is_empty(), "{}", table.name());
         assert!(!primary_key(table).is_empty(), "{}", table.name());
         let fields: Vec<&str> = columns(table).iter().map(|column| column.1).collect();
-        for key in primary_key(table).keys() {
+        // `position` is derived on import (it orders equal join times).
+        for key in primary_key(table).keys().filter(|key| *key != "position") {
             assert!(
                 fields.contains(&key.as_str()),
                 "{}: sorts by {key}",
