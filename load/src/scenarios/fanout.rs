@@ -346,9 +346,9 @@ fn check_exactly_once(
                 format!("group {group} member {member}: subscription ended: {reason}")
             });
         }
-        for local in 0..attempted.min(tally.counts.len()) {
-            let expected = local == 0 || sent_ok[group][local].load(Ordering::Relaxed);
-            let count = tally.counts[local];
+        let sent = sent_ok[group].iter().zip(&tally.counts).take(attempted);
+        for (local, (sent, &count)) in sent.enumerate() {
+            let expected = local == 0 || sent.load(Ordering::Relaxed);
             if expected && count == 0 {
                 missing += 1;
                 first_problem.get_or_insert_with(|| {
@@ -380,5 +380,57 @@ async fn wait_for(counter: &AtomicU64, target: u64, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while counter.load(Ordering::Relaxed) < target && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn sent(flags: &[bool]) -> Vec<Vec<AtomicBool>> {
+        vec![flags.iter().map(|&flag| AtomicBool::new(flag)).collect()]
+    }
+
+    fn tally(counts: Vec<u8>) -> Tally {
+        Tally {
+            counts,
+            malformed: 0,
+            ended: None,
+        }
+    }
+
+    #[test]
+    fn a_lost_or_duplicated_delivery_fails_the_run() {
+        let slots = [(0, 0), (0, 1)];
+        let mut clean = Report::new("clean");
+        check_exactly_once(
+            &mut clean,
+            &slots,
+            &[tally(vec![1, 1, 0]), tally(vec![1, 1, 0])],
+            &sent(&[true, true, false]),
+            3,
+        );
+        assert!(clean.failures.is_empty());
+
+        let mut lost = Report::new("lost");
+        check_exactly_once(
+            &mut lost,
+            &slots,
+            &[tally(vec![1, 1, 0]), tally(vec![1, 0, 0])],
+            &sent(&[true, true, false]),
+            3,
+        );
+        assert_eq!(lost.failures.len(), 1, "a missing delivery is a failure");
+
+        let mut doubled = Report::new("doubled");
+        check_exactly_once(
+            &mut doubled,
+            &slots,
+            &[tally(vec![1, 2, 0]), tally(vec![1, 1, 0])],
+            &sent(&[true, true, false]),
+            3,
+        );
+        assert_eq!(doubled.failures.len(), 1, "a duplicate is a failure");
     }
 }
