@@ -80,6 +80,9 @@ enum Scenario {
         /// Idle window over which CPU is measured (default 20 s; quick 1 s).
         #[arg(long)]
         seconds: Option<f64>,
+        /// Sockets per registered user (20 for a server with the default cap).
+        #[arg(long, default_value_t = scenarios::idle::SOCKETS_PER_USER)]
+        sockets_per_user: usize,
     },
     /// R messages/s into G groups of M members; one node, SQLite, Redis bus.
     Fanout {
@@ -185,6 +188,7 @@ async fn run(cli: &Cli) -> anyhow::Result<Vec<Report>> {
             Scenario::Idle {
                 connections: None,
                 seconds: None,
+                sockets_per_user: scenarios::idle::SOCKETS_PER_USER,
             },
             Scenario::Fanout {
                 plan: FanoutArgs::defaults(),
@@ -229,12 +233,19 @@ async fn run_one(cli: &Cli, source: &Source, scenario: &Scenario) -> anyhow::Res
         Scenario::Idle {
             connections,
             seconds: hold,
+            sockets_per_user,
         } => {
             let target = Target::launch(source, 1, false, None)?;
             let connections = connections.unwrap_or(if quick { 50 } else { 19_000 });
             vec![
-                scenarios::idle::run(&target, connections, seconds(*hold, 20.0, 1.0), sources)
-                    .await?,
+                scenarios::idle::run(
+                    &target,
+                    connections,
+                    *sockets_per_user,
+                    seconds(*hold, 20.0, 1.0),
+                    sources,
+                )
+                .await?,
             ]
         }
         Scenario::Fanout { plan, local_bus } => {

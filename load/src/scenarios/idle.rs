@@ -18,8 +18,9 @@ use crate::report::{self, Report, round3};
 use crate::server::Target;
 use crate::ws::{self, SourceAddrs};
 
-/// Sockets per registered user (the server's per-user cap is raised).
-const SOCKETS_PER_USER: usize = 1_000;
+/// Sockets per registered user by default (the servers started here raise
+/// the per-user cap; registering is argon2-bound, so fewer users is faster).
+pub const SOCKETS_PER_USER: usize = 1_000;
 const CONNECT_CONCURRENCY: usize = 128;
 /// Time for allocators and queues to settle before memory is read.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -27,15 +28,17 @@ const SETTLE: Duration = Duration::from_secs(2);
 pub async fn run(
     target: &Target,
     connections: usize,
+    per_user: usize,
     hold: Duration,
     sources: u8,
 ) -> anyhow::Result<Report> {
+    let per_user = per_user.max(1);
     let mut report = Report::new("idle");
     let api = Api::new(&target.bases[0])?;
     let users = api
         .register_many(
             &crate::api::run_prefix("idle"),
-            connections.div_ceil(SOCKETS_PER_USER).max(1),
+            connections.div_ceil(per_user).max(1),
         )
         .await?;
     tokio::time::sleep(SETTLE).await;
@@ -45,30 +48,42 @@ pub async fn run(
     let sources = Arc::new(SourceAddrs::new(target.addrs[0], sources));
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
-    let holders: Vec<tokio::task::JoinHandle<()>> = stream::iter(0..connections)
-        .map(|index| {
-            let (addr, sources) = (target.addrs[0], sources.clone());
-            let token = users[index / SOCKETS_PER_USER].token.clone();
-            let stop = stop_rx.clone();
-            async move {
-                let mut socket = ws::connect(addr, &sources, &token)
-                    .await
-                    .with_context(|| format!("socket {index}"))?;
-                ws::subscribe(
-                    &mut socket,
-                    "1",
-                    "subscription { messageEvents { seq } }",
-                    json!({}),
-                )
-                .await?;
-                Ok::<_, anyhow::Error>(tokio::spawn(hold_open(socket, stop)))
-            }
-        })
-        .buffer_unordered(CONNECT_CONCURRENCY)
-        .try_collect()
-        .await
-        .context("opening idle connections")?;
-    let connect_seconds = started.elapsed().as_secs_f64();
+    // Two halves, so memory per connection is also read as the slope over
+    // the second half: the first connections may reuse memory the server
+    // freed after hashing the users' passwords, which hides their cost.
+    let half = connections / 2;
+    let open = |range: std::ops::Range<usize>| {
+        stream::iter(range)
+            .map(|index| {
+                let (addr, sources) = (target.addrs[0], sources.clone());
+                let token = users[index / per_user].token.clone();
+                let stop = stop_rx.clone();
+                async move {
+                    let mut socket = ws::connect(addr, &sources, &token)
+                        .await
+                        .with_context(|| format!("socket {index}"))?;
+                    ws::subscribe(
+                        &mut socket,
+                        "1",
+                        "subscription { messageEvents { seq } }",
+                        json!({}),
+                    )
+                    .await?;
+                    Ok::<_, anyhow::Error>(tokio::spawn(hold_open(socket, stop)))
+                }
+            })
+            .buffer_unordered(CONNECT_CONCURRENCY)
+            .try_collect::<Vec<tokio::task::JoinHandle<()>>>()
+    };
+    let mut holders = open(0..half).await.context("opening idle connections")?;
+    tokio::time::sleep(SETTLE).await;
+    let at_half = procfs::sample_all(pids).ok();
+    holders.extend(
+        open(half..connections)
+            .await
+            .context("opening idle connections")?,
+    );
+    let connect_seconds = started.elapsed().saturating_sub(SETTLE).as_secs_f64();
     report.set("connections", connections as u64);
     report.set("connect_seconds", round3(connect_seconds));
     report.set(
@@ -97,6 +112,14 @@ pub async fn run(
             "server_kib_per_connection",
             round3(added as f64 / 1024.0 / connections.max(1) as f64),
         );
+        if let Some(at_half) = at_half {
+            let second_half = loaded.rss_bytes.saturating_sub(at_half.rss_bytes);
+            let count = (connections - half).max(1) as f64;
+            report.set(
+                "server_kib_per_connection_second_half",
+                round3(second_half as f64 / 1024.0 / count),
+            );
+        }
         report.set(
             "server_idle_cpu_cores",
             round3(procfs::cores(&loaded, &idle_end)),
