@@ -66,6 +66,9 @@ struct FanoutArgs {
     /// Length of the send phase (default 20 s; quick 2 s).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Subscribe without `author` in the selection (cost comparison).
+    #[arg(long)]
+    lean: bool,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -133,6 +136,7 @@ impl FanoutArgs {
             groups: self.groups.unwrap_or(if quick { 4 } else { 100 }),
             members: self.members.unwrap_or(if quick { 5 } else { 100 }),
             duration: Duration::from_secs_f64(pick(self.seconds, 20.0, 2.0)),
+            lean: self.lean,
         }
     }
 
@@ -142,6 +146,7 @@ impl FanoutArgs {
             groups: None,
             members: None,
             seconds: None,
+            lean: false,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct Plan {
     pub groups: usize,
     pub members: usize,
     pub duration: Duration,
+    /// Select only the event's own fields (no `author`), to show what
+    /// resolving the author per subscriber costs.
+    pub lean: bool,
 }
 
 /// Sends still waiting for their reply beyond which the generator stops
@@ -43,6 +46,10 @@ const CONNECT_CONCURRENCY: usize = 64;
 /// no message can slip between subscribing and the first send.
 const SUBSCRIPTION: &str = "subscription($c: ID!) { messageEvents(conversationId: $c, afterSeq: 0) \
      { seq kind conversationId message { id body createdAt author { id username displayName } } } }";
+
+/// The same without `author`, which every subscriber resolves on its own.
+const LEAN_SUBSCRIPTION: &str = "subscription($c: ID!) { messageEvents(conversationId: $c, afterSeq: 0) \
+     { seq kind conversationId message { id body createdAt } } }";
 
 /// The accounts and groups a fan-out runs on.
 struct World {
@@ -87,7 +94,7 @@ pub async fn run(
 ) -> anyhow::Result<Report> {
     let mut report = Report::new(name);
     report.set("nodes", target.bases.len() as u64);
-    report.set("plan", json!({ "rate_per_s": plan.rate, "groups": plan.groups, "members": plan.members, "seconds": plan.duration.as_secs_f64() }));
+    report.set("plan", json!({ "rate_per_s": plan.rate, "groups": plan.groups, "members": plan.members, "seconds": plan.duration.as_secs_f64(), "lean_selection": plan.lean }));
     let apis: Vec<Api> = target
         .bases
         .iter()
@@ -125,7 +132,11 @@ pub async fn run(
                 ws::subscribe(
                     &mut socket,
                     "1",
-                    SUBSCRIPTION,
+                    if plan.lean {
+                        LEAN_SUBSCRIPTION
+                    } else {
+                        SUBSCRIPTION
+                    },
                     json!({ "c": conversation_id }),
                 )
                 .await?;
@@ -352,7 +363,7 @@ fn check_exactly_once(
             if expected && count == 0 {
                 missing += 1;
                 first_problem.get_or_insert_with(|| {
-                    format!("group {group} member {member}: message {local} never arrived")
+                    format!("group {group} member {member}: message {local} not delivered within {DRAIN_TIMEOUT:?} of the last send")
                 });
             }
             if count > 1 {
