@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::exactly_once::check_exactly_once;
 use super::subscriber::{self, Shared, Tally};
 use crate::api::{Account, Api};
 use crate::procfs;
@@ -38,7 +39,7 @@ pub struct Plan {
 /// sending (and counts the skipped sends as errors) rather than melt down.
 const MAX_IN_FLIGHT: usize = 5_000;
 /// How long deliveries may trail the last send before the rest count as lost.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// Sockets opened at once while subscribing.
 const CONNECT_CONCURRENCY: usize = 64;
 
@@ -340,108 +341,10 @@ async fn send_phase(
     outcome
 }
 
-/// Every subscriber must hold each successfully sent message exactly once.
-fn check_exactly_once(
-    report: &mut Report,
-    slots: &[(usize, usize)],
-    tallies: &[Tally],
-    sent_ok: &[Vec<std::sync::atomic::AtomicBool>],
-    attempted: usize,
-) {
-    let (mut missing, mut duplicates, mut ended) = (0u64, 0u64, 0u64);
-    let mut first_problem = None;
-    for (&(group, member), tally) in slots.iter().zip(tallies) {
-        if let Some(reason) = &tally.ended {
-            ended += 1;
-            first_problem.get_or_insert_with(|| {
-                format!("group {group} member {member}: subscription ended: {reason}")
-            });
-        }
-        let sent = sent_ok[group].iter().zip(&tally.counts).take(attempted);
-        for (local, (sent, &count)) in sent.enumerate() {
-            let expected = local == 0 || sent.load(Ordering::Relaxed);
-            if expected && count == 0 {
-                missing += 1;
-                first_problem.get_or_insert_with(|| {
-                    format!("group {group} member {member}: message {local} not delivered within {DRAIN_TIMEOUT:?} of the last send")
-                });
-            }
-            if count > 1 {
-                duplicates += u64::from(count) - 1;
-                first_problem.get_or_insert_with(|| {
-                    format!("group {group} member {member}: message {local} arrived {count} times")
-                });
-            }
-        }
-    }
-    let malformed: u64 = tallies.iter().map(|tally| tally.malformed).sum();
-    report.set("missing", missing);
-    report.set("duplicates", duplicates);
-    report.set("malformed", malformed);
-    if missing + duplicates + ended + malformed > 0 {
-        report.fail(format!(
-            "exactly-once violated: {missing} missing, {duplicates} duplicates, {ended} subscriptions ended, {malformed} malformed frames; first: {}",
-            first_problem.unwrap_or_default()
-        ));
-    }
-}
-
 /// Waits until `counter` reaches `target` or `timeout` passes.
 async fn wait_for(counter: &AtomicU64, target: u64, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while counter.load(Ordering::Relaxed) < target && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicBool;
-
-    fn sent(flags: &[bool]) -> Vec<Vec<AtomicBool>> {
-        vec![flags.iter().map(|&flag| AtomicBool::new(flag)).collect()]
-    }
-
-    fn tally(counts: Vec<u8>) -> Tally {
-        Tally {
-            counts,
-            malformed: 0,
-            ended: None,
-        }
-    }
-
-    #[test]
-    fn a_lost_or_duplicated_delivery_fails_the_run() {
-        let slots = [(0, 0), (0, 1)];
-        let mut clean = Report::new("clean");
-        check_exactly_once(
-            &mut clean,
-            &slots,
-            &[tally(vec![1, 1, 0]), tally(vec![1, 1, 0])],
-            &sent(&[true, true, false]),
-            3,
-        );
-        assert!(clean.failures.is_empty());
-
-        let mut lost = Report::new("lost");
-        check_exactly_once(
-            &mut lost,
-            &slots,
-            &[tally(vec![1, 1, 0]), tally(vec![1, 0, 0])],
-            &sent(&[true, true, false]),
-            3,
-        );
-        assert_eq!(lost.failures.len(), 1, "a missing delivery is a failure");
-
-        let mut doubled = Report::new("doubled");
-        check_exactly_once(
-            &mut doubled,
-            &slots,
-            &[tally(vec![1, 2, 0]), tally(vec![1, 1, 0])],
-            &sent(&[true, true, false]),
-            3,
-        );
-        assert_eq!(doubled.failures.len(), 1, "a duplicate is a failure");
     }
 }
