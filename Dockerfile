@@ -4,7 +4,10 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-RUN cargo build --release --locked
+# The workspace's other member (the load generator) must be present for
+# cargo to read the workspace, though only the server is built.
+COPY load ./load
+RUN cargo build --release --locked -p realtalk
 
 FROM debian:bookworm-slim
 RUN apt-get update \
