@@ -25,7 +25,7 @@ pub const MAX_CONNECTIONS_PER_USER: usize = 20;
 /// is reserved per connection and dominates an idle socket's memory; our
 /// messages are small (at most [`MAX_MESSAGE_BYTES`], usually < 1 KiB), and a
 /// larger message is simply read in several chunks.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+pub const READ_BUFFER_BYTES: usize = 1024;
 /// Bytes buffered before a write reaches the socket: 0 writes each frame at
 /// once (axum flushes every frame anyway), so no 128 KiB buffer is kept.
 pub const WRITE_BUFFER_BYTES: usize = 0;
