@@ -6,7 +6,10 @@ COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 # The web app is embedded into the binary at build time.
 COPY frontend ./frontend
-RUN cargo build --release --locked
+# The workspace's other member (the load generator) must be present for
+# cargo to read the workspace, though only the server is built.
+COPY load ./load
+RUN cargo build --release --locked -p realtalk
 
 FROM debian:bookworm-slim
 RUN apt-get update \

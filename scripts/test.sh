@@ -38,11 +38,13 @@ fi
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
-say "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
+say "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# --workspace: the server and the load generator (load/), whose smoke test
+# runs a few seconds of fan-out and asserts exactly-once delivery.
 say "cargo test"
-cargo test --all-targets --locked
+cargo test --workspace --all-targets --locked
 
 say "Node.js tests (Apollo Client + graphql-ws, API contract)"
 (cd tests/node && npm ci --no-audit --no-fund --silent)

@@ -79,7 +79,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown: shutdown.clone(),
         allowed_origins: Arc::new(config.cors_origins.clone()),
         max_body_bytes: config.max_body_bytes,
-        user_connections: Arc::default(),
+        user_connections: Arc::new(http::ws::UserConnections::with_cap(
+            config.ws_max_connections_per_user,
+        )),
     };
     let router = http::router(state, &config)?;
 

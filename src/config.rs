@@ -142,6 +142,10 @@ pub struct Config {
     /// Largest upload accepted, in bytes (default 25 MiB).
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub max_upload_bytes: u64,
+    /// WebSockets one user may hold open on one node (load tests raise it to
+    /// open many sockets per registered user).
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]
+    pub ws_max_connections_per_user: usize,
     /// Largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -74,6 +74,7 @@ fn migrate(from: &str, to: &str) -> ExitCode {
 }
 
 fn serve(config: realtalk::config::Config) -> ExitCode {
+    return_large_blocks_to_the_os();
     let _sentry_guard = realtalk::telemetry::init_sentry(&config);
     let _log_guard = realtalk::telemetry::init(&config);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -109,3 +110,22 @@ fn serve(config: realtalk::config::Config) -> ExitCode {
         }
     })
 }
+
+/// Argon2id takes a 19 MiB block per hash. Once glibc has freed one such
+/// mapping it raises its adaptive mmap threshold and serves the next blocks
+/// from the hashing thread's own arena, which keeps them: with the blocking
+/// pool's many threads, a few hundred logins left the server at ~1 GB RSS
+/// (`realtalk-load idle`, BENCHMARKS.md). A fixed threshold keeps every
+/// large block its own mapping, handed back to the OS when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_to_the_os() {
+    const LARGE_BLOCK_BYTES: libc::c_int = 1024 * 1024;
+    // SAFETY: mallopt only tunes the allocator; it is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_to_the_os() {}
