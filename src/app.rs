@@ -79,6 +79,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown: shutdown.clone(),
         allowed_origins: Arc::new(config.cors_origins.clone()),
         max_body_bytes: config.max_body_bytes,
+        ws_keep_alive: Duration::from_secs(config.ws_keepalive_seconds),
         user_connections: Arc::new(http::ws::UserConnections::with_cap(
             config.ws_max_connections_per_user,
         )),

@@ -146,6 +146,11 @@ pub struct Config {
     /// open many sockets per registered user).
     #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]
     pub ws_max_connections_per_user: usize,
+    /// Seconds between the server's WebSocket pings; a peer silent for two
+    /// intervals is dropped (dead peers behind NATs and sleeping laptops).
+    #[arg(long, env = "WS_KEEPALIVE_SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_keepalive_seconds: u64,
     /// Largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -188,3 +188,27 @@ async fn a_user_holds_at_most_twenty_sockets_and_floods_are_cut_off() {
         Ended::Dropped => panic!("a flood should close with 1008"),
     }
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_after_two_keepalive_intervals() {
+    let server = TestServer::start_with(&["--ws-keepalive-seconds", "1"]).await;
+    let amy = server.register("amy").await;
+    let mut silent = WsClient::connect(server.addr).await;
+    silent.init(&amy.access_token).await;
+    let mut alive = WsClient::connect(server.addr).await;
+    alive.init(&amy.access_token).await;
+
+    // The silent peer reads nothing, so it answers no ping: a dead laptop
+    // behind a NAT. The live one reads, and its client answers the pings.
+    let listening =
+        tokio::time::timeout(std::time::Duration::from_secs(4), alive.next_message()).await;
+    assert!(listening.is_err(), "only pings and keep-alives arrived");
+
+    // Dropped without a close code: the peer is gone, there is no one to tell.
+    let ended = silent.ended().await;
+    assert!(
+        matches!(ended, Ended::Dropped | Ended::Closed(1005, _)),
+        "the silent peer is dropped: {ended:?}"
+    );
+    alive.settle("still-here").await;
+}

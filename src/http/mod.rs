@@ -42,6 +42,8 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<String>>,
     /// `MAX_BODY_BYTES`: the limit of non-upload requests.
     pub max_body_bytes: usize,
+    /// `WS_KEEPALIVE_SECONDS`: how often sockets are pinged.
+    pub ws_keep_alive: std::time::Duration,
     /// Open WebSockets per user on this node.
     pub user_connections: Arc<ws::UserConnections>,
 }

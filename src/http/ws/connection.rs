@@ -28,8 +28,6 @@ use crate::service::Viewer;
 
 /// How long a client has to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the server pings; a peer silent for two intervals is dropped.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Open connections on this node (for `/status`).
 pub static OPEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -95,7 +93,10 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
     };
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<String>();
     let init_deadline = Instant::now() + INIT_TIMEOUT;
-    let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    // The server pings every interval; a peer silent for two is dropped.
+    let keep_alive_every = state.ws_keep_alive;
+    let mut keep_alive =
+        tokio::time::interval_at(Instant::now() + keep_alive_every, keep_alive_every);
     let mut last_heard = Instant::now();
     let shutdown = state.shutdown.clone();
     let message_rate = governor::RateLimiter::direct(
@@ -147,7 +148,7 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
                 metrics::gauge!("realtalk_active_subscriptions").decrement(1.0);
             }
             _ = keep_alive.tick() => {
-                if last_heard.elapsed() > KEEP_ALIVE * 2 {
+                if last_heard.elapsed() > keep_alive_every * 2 {
                     tracing::debug!("dropping a silent WebSocket peer");
                     break None;
                 }
