@@ -77,21 +77,11 @@ fn probes(schema: &Schema) -> Vec<Probe> {
         })
         .map(|field| {
             let mut bind = |path: &str| Value::from(placeholder(&field.name, path));
-            let variables = field
-                .arguments
-                .iter()
-                .map(|argument| {
-                    (
-                        argument.name.clone(),
-                        schema.value(&argument.ty, &argument.name, &mut bind),
-                    )
-                })
-                .collect::<serde_json::Map<_, _>>();
             Probe {
                 name: field.name.clone(),
                 operation: field.operation,
                 document: schema.document(field),
-                variables: Value::Object(variables),
+                variables: schema.variables(field, &mut bind),
             }
         })
         .collect()
@@ -321,16 +311,7 @@ async fn every_operation_but_the_public_ones_needs_a_signed_in_viewer() {
             continue;
         }
         let mut any_id = |_: &str| Value::from(uuid::Uuid::now_v7().to_string());
-        let variables: serde_json::Map<String, Value> = field
-            .arguments
-            .iter()
-            .map(|argument| {
-                (
-                    argument.name.clone(),
-                    schema.value(&argument.ty, &argument.name, &mut any_id),
-                )
-            })
-            .collect();
+        let variables = schema.variables(field, &mut any_id);
         let uploads = field
             .arguments
             .iter()
@@ -344,11 +325,7 @@ async fn every_operation_but_the_public_ones_needs_a_signed_in_viewer() {
                     .send_json(json!({ "type": "connection_init", "payload": {} }))
                     .await;
                 socket
-                    .subscribe(
-                        "anonymous",
-                        &schema.document(field),
-                        Value::Object(variables),
-                    )
+                    .subscribe("anonymous", &schema.document(field), variables)
                     .await;
                 assert_eq!(socket.close_code().await, Some(4403), "{}", field.name);
             }
@@ -362,9 +339,7 @@ async fn every_operation_but_the_public_ones_needs_a_signed_in_viewer() {
                 );
             }
             _ => {
-                let answer = server
-                    .gql(None, &schema.document(field), Value::Object(variables))
-                    .await;
+                let answer = server.gql(None, &schema.document(field), variables).await;
                 assert_eq!(
                     common::error_code(&answer),
                     Some("UNAUTHENTICATED"),

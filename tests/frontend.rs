@@ -9,12 +9,7 @@ use common::TestServer;
 #[tokio::test]
 async fn root_serves_the_app_under_the_strict_csp() {
     let server = TestServer::start().await;
-    let page = server
-        .client
-        .get(server.url("/"))
-        .send()
-        .await
-        .expect("GET /");
+    let page = server.get("/").await;
     assert_eq!(page.status(), 200);
     let headers = page.headers().clone();
     assert!(
@@ -44,12 +39,7 @@ async fn root_serves_the_app_under_the_strict_csp() {
 #[tokio::test]
 async fn modules_are_javascript_and_revalidate_by_etag() {
     let server = TestServer::start().await;
-    let module = server
-        .client
-        .get(server.url("/js/main.js"))
-        .send()
-        .await
-        .expect("GET module");
+    let module = server.get("/js/main.js").await;
     assert_eq!(module.status(), 200);
     let content_type = module.headers()["content-type"].to_str().expect("type");
     assert!(
@@ -66,12 +56,7 @@ async fn modules_are_javascript_and_revalidate_by_etag() {
         .await
         .expect("conditional GET");
     assert_eq!(again.status(), 304);
-    let css = server
-        .client
-        .get(server.url("/css/app.css"))
-        .send()
-        .await
-        .expect("GET css");
+    let css = server.get("/css/app.css").await;
     assert!(
         css.headers()["content-type"]
             .to_str()
@@ -83,19 +68,9 @@ async fn modules_are_javascript_and_revalidate_by_etag() {
 #[tokio::test]
 async fn unknown_files_are_404_and_the_api_is_not_shadowed() {
     let server = TestServer::start().await;
-    let missing = server
-        .client
-        .get(server.url("/js/no-such-module.js"))
-        .send()
-        .await
-        .expect("GET missing");
+    let missing = server.get("/js/no-such-module.js").await;
     assert_eq!(missing.status(), 404);
-    let health = server
-        .client
-        .get(server.url("/health"))
-        .send()
-        .await
-        .expect("GET /health");
+    let health = server.get("/health").await;
     assert_eq!(health.status(), 200);
     assert!(
         health
@@ -129,24 +104,14 @@ async fn frontend_dir_serves_files_from_disk() {
     let path = dir.path().to_string_lossy().into_owned();
     let server = TestServer::start_with(&["--frontend-dir", &path]).await;
 
-    let page = server
-        .client
-        .get(server.url("/"))
-        .send()
-        .await
-        .expect("GET /");
+    let page = server.get("/").await;
     assert_eq!(page.status(), 200);
     assert!(page.headers().contains_key("content-security-policy"));
     assert_eq!(
         page.text().await.expect("body"),
         "<!doctype html><p>from disk</p>"
     );
-    let module = server
-        .client
-        .get(server.url("/js/extra.js"))
-        .send()
-        .await
-        .expect("GET module");
+    let module = server.get("/js/extra.js").await;
     assert_eq!(module.status(), 200);
     assert!(
         module.headers()["content-type"]
@@ -154,12 +119,7 @@ async fn frontend_dir_serves_files_from_disk() {
             .expect("type")
             .contains("javascript")
     );
-    let missing = server
-        .client
-        .get(server.url("/js/main.js"))
-        .send()
-        .await
-        .expect("GET missing");
+    let missing = server.get("/js/main.js").await;
     assert_eq!(missing.status(), 404, "the embedded copy is not mixed in");
 }
 

@@ -361,12 +361,7 @@ fn the_websocket_handler_answers_any_frames_with_protocol_codes_only() {
 
 /// After the storm: health is fine and a normal request still works.
 async fn still_healthy(server: &TestServer, amy: &Account) {
-    let health = server
-        .client
-        .get(server.url("/health"))
-        .send()
-        .await
-        .expect("health answers");
+    let health = server.get("/health").await;
     assert!(health.status().is_success());
     let me = server.me(&amy.access_token).await;
     // A fuzzed `logoutAll` may have ended amy's sessions: both are answers.

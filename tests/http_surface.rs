@@ -23,22 +23,9 @@ async fn browsers_get_graphiql_and_health_answers() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(page.text().await.unwrap_or_default().contains("graphiql"));
 
-    let health: Value = server
-        .client
-        .get(server.url("/health"))
-        .send()
-        .await
-        .expect("GET /health")
-        .json()
-        .await
-        .expect("JSON");
+    let health: Value = server.get("/health").await.json().await.expect("JSON");
     assert_eq!(health["status"], "ok");
-    let status = server
-        .client
-        .get(server.url("/status"))
-        .send()
-        .await
-        .expect("GET /status");
+    let status = server.get("/status").await;
     assert_eq!(status.status(), 200);
     let status: Value = status.json().await.expect("JSON");
     assert_eq!(status["checks"]["store"]["engine"], "sqlite");
@@ -236,12 +223,7 @@ async fn too_many_requests_from_one_ip_get_429_with_retry_after() {
             .is_some_and(|s| s >= 1)
     );
     // Health checks are not limited.
-    let health = server
-        .client
-        .get(server.url("/health"))
-        .send()
-        .await
-        .expect("GET");
+    let health = server.get("/health").await;
     assert_eq!(health.status(), 200);
 }
 

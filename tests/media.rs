@@ -45,15 +45,6 @@ fn bomb_png() -> Vec<u8> {
     png
 }
 
-async fn fetch(server: &TestServer, url: &str) -> reqwest::Response {
-    server
-        .client
-        .get(server.url(url))
-        .send()
-        .await
-        .expect("GET")
-}
-
 #[tokio::test]
 async fn an_image_upload_gets_dimensions_a_thumbnail_and_safe_serving() {
     let server = TestServer::start().await;
@@ -71,7 +62,7 @@ async fn an_image_upload_gets_dimensions_a_thumbnail_and_safe_serving() {
         (json!(640), json!(480))
     );
 
-    let original = fetch(&server, attachment["url"].as_str().expect("url")).await;
+    let original = server.get(attachment["url"].as_str().expect("url")).await;
     assert_eq!(original.status(), 200);
     let headers = original.headers().clone();
     assert_eq!(headers["content-type"], "image/png");
@@ -92,11 +83,9 @@ async fn an_image_upload_gets_dimensions_a_thumbnail_and_safe_serving() {
     let bytes = original.bytes().await.expect("bytes");
     assert_eq!(bytes.len() as i64, attachment["size"].as_i64().unwrap_or(0));
 
-    let thumbnail = fetch(
-        &server,
-        attachment["thumbnailUrl"].as_str().expect("thumbnail"),
-    )
-    .await;
+    let thumbnail = server
+        .get(attachment["thumbnailUrl"].as_str().expect("thumbnail"))
+        .await;
     assert_eq!(thumbnail.status(), 200);
     let thumbnail =
         image::load_from_memory(&thumbnail.bytes().await.expect("bytes")).expect("decodes");
@@ -162,7 +151,7 @@ async fn members_fetch_attachments_outsiders_and_bad_signatures_get_404() {
         .as_str()
         .expect("url")
         .to_owned();
-    let file = fetch(&server, &url).await;
+    let file = server.get(&url).await;
     assert_eq!(file.status(), 200);
     assert!(
         file.headers()["content-disposition"]
@@ -200,7 +189,7 @@ async fn members_fetch_attachments_outsiders_and_bad_signatures_get_404() {
         format!("/media/{id}"),
         "/media/nope?exp=9999999999&sig=x".to_owned(),
     ] {
-        assert_eq!(fetch(&server, &bad).await.status(), 404, "{bad}");
+        assert_eq!(server.get(&bad).await.status(), 404, "{bad}");
     }
 }
 
@@ -342,7 +331,7 @@ async fn avatars_are_own_images_and_unused_uploads_are_collected_after_a_day() {
         .as_str()
         .expect("avatar url")
         .to_owned();
-    assert_eq!(fetch(&server, &avatar).await.status(), 200);
+    assert_eq!(server.get(&avatar).await.status(), 200);
 
     // Age every upload past a day; only the unused text file goes.
     let db = rusqlite::Connection::open(server.data_path().join("realtalk.db")).expect("db");
@@ -359,5 +348,5 @@ async fn avatars_are_own_images_and_unused_uploads_are_collected_after_a_day() {
         2,
         "the avatar's original and thumbnail remain"
     );
-    assert_eq!(fetch(&server, &avatar).await.status(), 200);
+    assert_eq!(server.get(&avatar).await.status(), 200);
 }

@@ -10,15 +10,7 @@ use serde_json::json;
 
 /// Total store operations so far, summed over operations.
 async fn store_calls(server: &TestServer) -> u64 {
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = server.get("/metrics").await.text().await.expect("text");
     // The scrape itself counts sessions for a gauge: not part of the page.
     text.lines()
         .filter(|line| line.starts_with("realtalk_store_operation_duration_seconds_count"))

@@ -73,15 +73,7 @@ async fn every_metric_in_the_dashboards_exists_after_traffic() {
         "UNAUTHENTICATED",
     );
 
-    let exposition = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("text");
+    let exposition = server.get("/metrics").await.text().await.expect("text");
     let exposed: BTreeSet<&str> = exposition
         .lines()
         .filter(|line| !line.starts_with('#'))

@@ -136,6 +136,15 @@ impl TestServer {
         self.data_dir.path().to_path_buf()
     }
 
+    /// A plain GET of `path` on this server.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

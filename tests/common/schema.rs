@@ -156,6 +156,22 @@ impl Schema {
         )
     }
 
+    /// Well-typed variables for every argument of `field` (see [`Self::value`]).
+    pub fn variables(&self, field: &RootField, id: &mut dyn FnMut(&str) -> Value) -> Value {
+        Value::Object(
+            field
+                .arguments
+                .iter()
+                .map(|argument| {
+                    (
+                        argument.name.clone(),
+                        self.value(&argument.ty, &argument.name, id),
+                    )
+                })
+                .collect(),
+        )
+    }
+
     /// Whether a value of `ty` carries an `ID` anywhere (also inside inputs).
     pub fn carries_id(&self, ty: &Type) -> bool {
         let name = base_name(ty);
