@@ -5,16 +5,25 @@ import { USER_FIELDS } from './auth/session.js';
 
 export { USER_FIELDS };
 
-export const ATTACHMENT_FIELDS = 'id fileName contentType size url width height thumbnailUrl';
+export const ATTACHMENT_FIELDS = 'id fileName contentType size url width height thumbnailUrl encrypted';
 
-export const MESSAGE_FIELDS = `id conversationId seq body clientId createdAt editedAt deleted
+export const DEVICE_KEY_FIELDS = 'id userId identityKey encryptionKey signature';
+
+/**
+ * Every operation that selects MESSAGE_FIELDS declares `$device: ID`: this
+ * browser's device key id, so an encrypted message brings only the one
+ * envelope this device can open (see chat/api.js).
+ */
+export const MESSAGE_FIELDS = `id conversationId seq body clientId createdAt editedAt deleted encrypted
   author { id username displayName avatarUrl }
-  replyTo { id deleted body author { id displayName } }
+  senderDeviceKey { ${DEVICE_KEY_FIELDS} }
+  envelopes(deviceKeyId: $device) { deviceKeyId ciphertext }
+  replyTo { id deleted encrypted body author { id displayName } }
   attachments { ${ATTACHMENT_FIELDS} }
   reactions { emoji count reactedByMe }`;
 
 export const MEMBER_FIELDS = `role lastReadSeq user { ${USER_FIELDS} }`;
 
-export const CONVERSATION_FIELDS = `id kind title lastSeq unreadCount createdAt
+export const CONVERSATION_FIELDS = `id kind title lastSeq unreadCount createdAt encrypted encryptedAt
   members { ${MEMBER_FIELDS} }
-  lastMessage { id seq body deleted createdAt author { id displayName } attachments { id } }`;
+  lastMessage { id seq body deleted encrypted createdAt author { id displayName } attachments { id } }`;

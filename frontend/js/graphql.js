@@ -70,14 +70,20 @@ export async function request(query, variables = {}, { auth = true } = {}) {
 /**
  * Uploads one file by the GraphQL multipart request spec; `onProgress(0..1)`.
  * The preflight header satisfies the server's CSRF rule for multipart.
+ * `encrypted`: the bytes are ciphertext for an encrypted conversation.
  */
-export function upload(file, selection, onProgress = () => {}) {
+export function upload(file, selection, onProgress = () => {}, { encrypted = false } = {}) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
-    form.append('operations', JSON.stringify({
-      query: `mutation Upload($file: Upload!) { uploadFile(file: $file) { ${selection} } }`,
-      variables: { file: null },
-    }));
+    form.append('operations', JSON.stringify(encrypted
+      ? {
+        query: `mutation Upload($file: Upload!) { uploadFile(file: $file, encrypted: true) { ${selection} } }`,
+        variables: { file: null },
+      }
+      : {
+        query: `mutation Upload($file: Upload!) { uploadFile(file: $file) { ${selection} } }`,
+        variables: { file: null },
+      }));
     form.append('map', JSON.stringify({ 0: ['variables.file'] }));
     form.append('0', file, file.name);
     const xhr = new XMLHttpRequest();

@@ -15,6 +15,7 @@ import { followFriends, onFriendsChanged } from './friends/api.js';
 import { incomingCount, mountFriendsPanel } from './friends/panel.js';
 import { openCreateGroup } from './groups/create.js';
 import { openProfile } from './profile/dialog.js';
+import { ensureDevice } from './crypto/device.js';
 
 const STATE_TEXT = { online: 'Online', connecting: 'Connecting…', offline: 'Offline' };
 
@@ -107,6 +108,9 @@ export function mountShell(root) {
   cleanups.push(onFriendsChanged(updateBadge));
   updateBadge();
 
+  // Publish this browser's device key (idempotent): partners can then seal
+  // to it, and encryption can be turned on with us.
+  ensureDevice(currentUser().id).catch(() => {});
   cleanups.push(startOutbox());
   cleanups.push(followConversations());
   cleanups.push(followFriends());

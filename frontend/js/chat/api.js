@@ -1,16 +1,25 @@
 // The chat's operations, in one place so the shapes match the fragments.
 
 import { request, upload } from '../graphql.js';
+import { currentUser } from '../auth/session.js';
 import { ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS } from '../fragments.js';
+import { knownDeviceKeyId } from '../crypto/device.js';
 
 export const PAGE_SIZE = 40;
+
+/**
+ * `$device` of MESSAGE_FIELDS: this browser's device key id. Without one
+ * (no key store here) an id no device has, so no envelopes come at all
+ * rather than every device's.
+ */
+export const device = () => knownDeviceKeyId(currentUser()?.id) ?? 'no-device';
 
 /** The conversation with its newest page; `lastSeq` anchors the live replay. */
 export async function loadConversationWithHistory(conversationId) {
   const data = await request(
-    `query Open($id: ID!, $last: Int!) { conversation(id: $id) { ${CONVERSATION_FIELDS}
+    `query Open($id: ID!, $last: Int!, $device: ID) { conversation(id: $id) { ${CONVERSATION_FIELDS}
       messages(last: $last) { nodes { ${MESSAGE_FIELDS} } pageInfo { hasPreviousPage startCursor } } } }`,
-    { id: conversationId, last: PAGE_SIZE },
+    { id: conversationId, last: PAGE_SIZE, device: device() },
   );
   return data.conversation;
 }
@@ -18,9 +27,9 @@ export async function loadConversationWithHistory(conversationId) {
 /** The page of messages before `cursor` (older ones). */
 export async function loadOlder(conversationId, cursor) {
   const data = await request(
-    `query Older($id: ID!, $last: Int!, $before: String) { messages(conversationId: $id, last: $last, before: $before) {
+    `query Older($id: ID!, $last: Int!, $before: String, $device: ID) { messages(conversationId: $id, last: $last, before: $before) {
       nodes { ${MESSAGE_FIELDS} } pageInfo { hasPreviousPage startCursor } } }`,
-    { id: conversationId, last: PAGE_SIZE, before: cursor },
+    { id: conversationId, last: PAGE_SIZE, before: cursor, device: device() },
   );
   return data.messages;
 }
@@ -33,7 +42,7 @@ export async function loadMembers(conversationId) {
   return data.conversation;
 }
 
-export const MESSAGE_EVENTS = `subscription Messages($id: ID!, $after: Int) {
+export const MESSAGE_EVENTS = `subscription Messages($id: ID!, $after: Int, $device: ID) {
   messageEvents(conversationId: $id, afterSeq: $after) { seq kind conversationId message { ${MESSAGE_FIELDS} } } }`;
 
 export const TYPING_EVENTS = `subscription Typing($id: ID!) {
@@ -41,17 +50,26 @@ export const TYPING_EVENTS = `subscription Typing($id: ID!) {
 
 export async function sendMessage(input) {
   const data = await request(
-    `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
-    { input },
+    `mutation Send($input: SendMessageInput!, $device: ID) { sendMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
+    { input, device: device() },
   );
   return data.sendMessage;
 }
 
 export const editMessage = (id, body) =>
-  request(`mutation Edit($id: ID!, $body: String!) { editMessage(id: $id, body: $body) { ${MESSAGE_FIELDS} } }`, { id, body });
+  request(`mutation Edit($id: ID!, $body: String!, $device: ID) { editMessage(id: $id, body: $body) { ${MESSAGE_FIELDS} } }`, { id, body, device: device() });
 
 export const deleteMessage = (id) =>
-  request(`mutation Delete($id: ID!) { deleteMessage(id: $id) { ${MESSAGE_FIELDS} } }`, { id });
+  request(`mutation Delete($id: ID!, $device: ID) { deleteMessage(id: $id) { ${MESSAGE_FIELDS} } }`, { id, device: device() });
+
+/** Switches a direct conversation to end-to-end encryption (one-way). */
+export async function encryptConversation(conversationId) {
+  const data = await request(
+    `mutation Encrypt($id: ID!) { encryptConversation(conversationId: $id) { ${CONVERSATION_FIELDS} } }`,
+    { id: conversationId },
+  );
+  return data.encryptConversation;
+}
 
 export const react = (messageId, emoji, on) =>
   request(
@@ -71,4 +89,6 @@ export const markRead = (conversationId, seq) =>
     seq,
   });
 
-export const uploadFile = (file, onProgress) => upload(file, ATTACHMENT_FIELDS, onProgress);
+/** `encrypted`: `file` is already ciphertext (crypto/files.js). */
+export const uploadFile = (file, onProgress, { encrypted = false } = {}) =>
+  upload(file, ATTACHMENT_FIELDS, onProgress, { encrypted });

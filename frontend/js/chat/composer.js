@@ -5,15 +5,19 @@
 
 import { icon } from '../icons.js';
 import { h, toast } from '../dom.js';
+import { encryptFile } from '../crypto/files.js';
 import { setTyping, uploadFile } from './api.js';
 
 const TYPING_RENEW_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 
 export class Composer {
-  /** `onSend({ body, attachments, replyTo })`, `onEdit(message, body)`. */
-  constructor(conversationId, { onSend, onEdit }) {
-    Object.assign(this, { conversationId, onSend, onEdit });
+  /**
+   * `onSend({ body, attachments, replyTo })`, `onEdit(message, body)`;
+   * `encrypted()` says whether files must be encrypted before upload.
+   */
+  constructor(conversationId, { onSend, onEdit, encrypted = () => false }) {
+    Object.assign(this, { conversationId, onSend, onEdit, encrypted });
     this.uploads = [];
     this.replyTo = null;
     this.editing = null;
@@ -63,6 +67,12 @@ export class Composer {
 
   focus() {
     this.textarea.focus();
+  }
+
+  /** Says in the placeholder that what is written here is encrypted. */
+  setEncrypted(on) {
+    this.textarea.placeholder = on ? 'Write an encrypted message…' : 'Write a message…';
+    this.element.dataset.encrypted = String(on);
   }
 
   keydown(event) {
@@ -132,9 +142,19 @@ export class Composer {
         h('button', { type: 'button', class: 'icon-button', aria: { label: `Remove ${file.name}` }, onclick: () => this.removeUpload(entry) }, icon('close')));
       this.uploads.push(entry);
       this.uploadList.append(entry.chip);
-      entry.done = uploadFile(file, (fraction) => {
+      const progress = (fraction) => {
         entry.progress.value = fraction;
-      }).then((attachment) => {
+      };
+      // Encrypted conversations: the server gets ciphertext named
+      // encrypted.bin; the key and the real name go into the sealed message.
+      entry.done = (this.encrypted()
+        ? encryptFile(file).then(({ upload, secret }) => uploadFile(upload, progress, { encrypted: true })
+          .then((attachment) => ({
+            ...attachment, fileName: secret.name, contentType: secret.type, size: secret.size,
+            width: secret.width, height: secret.height, thumbnailUrl: null, secret,
+          })))
+        : uploadFile(file, progress)
+      ).then((attachment) => {
         entry.attachment = attachment;
         entry.chip.dataset.uploaded = 'true';
       }).catch((error) => {

@@ -12,9 +12,11 @@ import { renderMessage } from './message.js';
 const NEAR_BOTTOM_PX = 120;
 
 export class Timeline {
-  constructor(conversation, actions) {
+  /** `prepare(message)` resolves to the message as shown (decrypted), for older pages. */
+  constructor(conversation, actions, { prepare = async (message) => message } = {}) {
     this.conversation = conversation;
     this.actions = actions;
+    this.prepare = prepare;
     this.messages = new Map();
     this.elements = new Map();
     this.readMarker = null;
@@ -101,6 +103,25 @@ export class Timeline {
     this.scrollToBottom();
   }
 
+  /**
+   * A line that is not a message (encryption turned on, a changed key),
+   * placed among the messages by time `at` (ISO). `key` keeps it unique.
+   */
+  addNotice({ key, at, testid, children }) {
+    if (this.elements.has(`notice:${key}`)) return;
+    const element = h('div', { class: 'notice', role: 'note', data: { testid, at } }, children);
+    this.elements.set(`notice:${key}`, element);
+    const time = Date.parse(at);
+    const after = [...this.messages.values()]
+      .filter((message) => Date.parse(message.createdAt) > time)
+      .sort((a, b) => a.seq - b.seq)[0];
+    const before = after ? this.elements.get(after.id) : this.firstPending();
+    const stick = this.isNearBottom();
+    if (before) before.before(element);
+    else this.element.append(element);
+    if (stick) this.scrollToBottom();
+  }
+
   removePending(clientId) {
     const key = `pending:${clientId}`;
     this.elements.get(key)?.remove();
@@ -113,8 +134,9 @@ export class Timeline {
     this.sentinel.textContent = 'Loading older messages…';
     try {
       const page = await loadOlder(this.conversation.id, this.cursor);
+      const nodes = await Promise.all(page.nodes.map(this.prepare));
       const fromBottom = this.element.scrollHeight - this.element.scrollTop;
-      for (const message of page.nodes) if (!this.messages.has(message.id)) this.upsert(message, { scroll: false });
+      for (const message of nodes) if (!this.messages.has(message.id)) this.upsert(message, { scroll: false });
       this.element.scrollTop = this.element.scrollHeight - fromBottom;
       this.cursor = page.pageInfo.startCursor;
       this.hasOlder = page.pageInfo.hasPreviousPage;

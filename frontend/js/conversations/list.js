@@ -2,14 +2,17 @@
 // and presence dots; re-rendered (cheaply, it is short) on every change.
 
 import { avatar, formatTime, h, presenceDot, replace } from '../dom.js';
+import { icon } from '../icons.js';
 import { currentUser } from '../auth/session.js';
+import { openedText } from '../crypto/messages.js';
 import { conversationName, onConversationsChange, otherMember, sortedConversations } from './store.js';
 
 function preview(conversation) {
   const message = conversation.lastMessage;
   if (!message) return 'No messages yet';
   const who = message.author.id === currentUser()?.id ? 'You' : message.author.displayName;
-  let text = message.body;
+  // Encrypted: the text when this browser has opened it already.
+  let text = message.encrypted ? openedText(message.id) ?? 'Encrypted message' : message.body;
   if (message.deleted) text = 'Message deleted';
   else if (!text && message.attachments?.length) text = 'Attachment';
   return `${who}: ${text}`;
@@ -19,7 +22,7 @@ function item(conversation, selectedId, open) {
   const name = conversationName(conversation);
   const peer = conversation.kind === 'DIRECT' ? otherMember(conversation)?.user : null;
   const unread = conversation.unreadCount;
-  const label = `${name}${unread ? `, ${unread} unread` : ''}`;
+  const label = `${name}${conversation.encrypted ? ', end-to-end encrypted' : ''}${unread ? `, ${unread} unread` : ''}`;
   return h('li', {},
     h('button', {
       type: 'button',
@@ -32,7 +35,11 @@ function item(conversation, selectedId, open) {
         avatar(peer ?? { displayName: name }),
         peer ? presenceDot(peer) : null),
       h('span', { class: 'list-text' },
-        h('span', { class: 'list-title' }, name),
+        h('span', { class: 'list-title' },
+          conversation.encrypted
+            ? h('span', { class: 'list-lock', role: 'img', aria: { label: 'end-to-end encrypted' }, data: { testid: 'conversation-lock' } }, icon('lock'))
+            : null,
+          name),
         h('span', { class: 'list-sub', data: { testid: 'conversation-preview' } }, preview(conversation))),
       h('span', { class: 'list-meta' },
         conversation.lastMessage ? h('time', { datetime: conversation.lastMessage.createdAt }, formatTime(conversation.lastMessage.createdAt)) : null,

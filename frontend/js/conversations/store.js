@@ -2,12 +2,15 @@
 // subscription over all of them (new messages move a conversation to the
 // top and count as unread), notifications (joined, renamed, removed) and a
 // refetch after every reconnect, since the all-conversations stream has no
-// replay.
+// replay. Encryption notices (CONVERSATION_ENCRYPTED, DEVICE_KEYS_CHANGED)
+// refetch the conversation; a key change also re-reads the keys, which is
+// what announces it in the chat.
 
 import { request } from '../graphql.js';
 import { live, onReconnect } from '../live.js';
 import { currentUser } from '../auth/session.js';
 import { CONVERSATION_FIELDS } from '../fragments.js';
+import { keysChanged } from '../crypto/directory.js';
 
 const conversations = new Map();
 const listeners = new Set();
@@ -100,10 +103,11 @@ function applyNotification(notification) {
   const conversation = notification.conversation;
   if (!conversation) return;
   if (notification.kind === 'REMOVED_FROM_GROUP') dropConversation(conversation.id);
+  else if (notification.kind === 'DEVICE_KEYS_CHANGED') keysChanged(conversation.id);
   else reloadConversation(conversation.id).catch(() => {});
 }
 
-const PREVIEW = 'id seq body deleted createdAt author { id displayName } attachments { id }';
+const PREVIEW = 'id seq body deleted encrypted createdAt author { id displayName } attachments { id }';
 
 /** Starts following every conversation; returns a function that stops. */
 export function followConversations() {
@@ -113,7 +117,7 @@ export function followConversations() {
       next: (data) => applyMessageEvent(data.messageEvents),
     }),
     live.subscribe({
-      query: 'subscription Notifications { notifications { kind conversation { id title } friendRequest { id } } }',
+      query: 'subscription Notifications { notifications { kind conversation { id title } friendRequest { id } user { id } } }',
       next: (data) => applyNotification(data.notifications),
     }),
     onReconnect(() => loadConversations().catch(() => {})),

@@ -65,3 +65,26 @@ export async function fetchDecrypted(url, secret) {
   const plain = await decryptBytes(new Uint8Array(await response.arrayBuffer()), secret);
   return new Blob([plain], { type: displayType(secret.type) });
 }
+
+/** attachment id → Promise of a blob: URL of its decrypted bytes. */
+const urls = new Map();
+
+/**
+ * A blob: URL of the decrypted attachment (`{ id, url, secret }`), fetched
+ * and decrypted once however often the message re-renders.
+ */
+export function decryptedUrl(attachment) {
+  let url = urls.get(attachment.id);
+  if (!url) {
+    url = fetchDecrypted(attachment.url, attachment.secret).then((blob) => URL.createObjectURL(blob));
+    url.catch(() => urls.delete(attachment.id));
+    urls.set(attachment.id, url);
+  }
+  return url;
+}
+
+/** Frees every decrypted copy (when the chat closes). */
+export function releaseDecrypted() {
+  for (const url of urls.values()) url.then((href) => URL.revokeObjectURL(href), () => {});
+  urls.clear();
+}
