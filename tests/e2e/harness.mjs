@@ -3,7 +3,7 @@
 // is mocked; a page talks to the server exactly as a person's browser does.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,16 +35,34 @@ const freePort = () =>
     });
   });
 
-/** Starts the server; `env` adds settings. Resolves once /health answers. */
-export async function startServer(env = {}) {
+/** Every file under `dir` (recursively) as `{ path, bytes }`. */
+export function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath ?? entry.path, entry.name);
+      return { path, bytes: readFileSync(path) };
+    });
+}
+
+const MAX_LOG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Starts the server; `env` adds settings. Resolves once /health answers,
+ * with `dataDir`, `logs()` (everything it wrote to stdout and stderr so
+ * far; stderr also reaches the terminal unless `echo: false`) and `stop()`
+ * (resolves once it exited).
+ */
+export async function startServer(env = {}, { echo = true } = {}) {
   if (!existsSync(BIN)) throw new Error(`REALTALK_BIN ${BIN} does not exist: run cargo build first`);
   const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'realtalk-e2e-'));
   const child = spawn(BIN, [], {
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',
       PORT: String(port),
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'realtalk-e2e-')),
+      DATA_DIR: dataDir,
       JWT_SECRET: 'e2e-test-secret-e2e-test-secret-0123456789',
       RUST_LOG: 'warn',
       // Three browsers share 127.0.0.1: lift the per-IP limits.
@@ -54,8 +72,20 @@ export async function startServer(env = {}) {
       PRESENCE_GRACE_SECONDS: '1',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const output = [];
+  let outputBytes = 0;
+  const keep = (chunk) => {
+    if (outputBytes + chunk.length <= MAX_LOG_BYTES) output.push(chunk);
+    outputBytes += chunk.length;
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', (chunk) => {
+    keep(chunk);
+    if (echo) process.stderr.write(chunk);
+  });
+  const exited = new Promise((done) => child.once('exit', done));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_MS;
   for (;;) {
@@ -68,7 +98,16 @@ export async function startServer(env = {}) {
     if (Date.now() > deadline) throw new Error('server did not start');
     await new Promise((done) => setTimeout(done, 50));
   }
-  return { base, port, stop: () => child.kill('SIGTERM') };
+  return {
+    base,
+    port,
+    dataDir,
+    logs: () => Buffer.concat(output),
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
 
 export async function launchBrowser() {
