@@ -139,7 +139,7 @@ export function mountChat(container, conversationId, { onBack }) {
     const show = (message) => {
       opening = opening.then(() => openMessage(message)).then((shown) => {
         if (!stopped) timeline.upsert(shown);
-      }, () => {});
+      }).catch((error) => reportError(error)); // a failure must not stop the ones after it
       return opening;
     };
     const typingLine = h('div', { class: 'typing', aria: { live: 'polite' }, data: { testid: 'typing-indicator' } });
