@@ -47,9 +47,11 @@ function encryptionControl(conversation) {
   return h('button', {
     type: 'button',
     class: 'button secondary small',
+    title: 'Turn on end-to-end encryption',
+    aria: { label: 'Turn on end-to-end encryption' },
     data: { testid: 'encrypt-conversation' },
     onclick: () => openEncryptDialog(conversation, partnerName),
-  }, icon('lock'), ' Turn on encryption');
+  }, icon('lock'), h('span', { class: 'wide-only' }, ' Turn on encryption'));
 }
 
 /** The header; `update(conversation)` follows renames, member changes and encryption. */
