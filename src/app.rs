@@ -16,6 +16,7 @@ use crate::mail::Mailer;
 use crate::media::local::LocalMediaStore;
 use crate::media::signing::UrlSigner;
 use crate::service::account::{AccountPolicy, AccountService};
+use crate::service::encryption::EncryptionService;
 use crate::service::live::LiveService;
 use crate::service::login_throttle::LoginThrottle;
 use crate::service::media::MediaService;
@@ -181,6 +182,11 @@ fn build_services(
         store.clone(),
         Duration::from_secs(config.presence_grace_seconds),
     ));
+    let encryption = Arc::new(EncryptionService::new(
+        store.clone(),
+        conversations.clone(),
+        bus.clone(),
+    ));
     Ok(Services {
         users: UserService::new(store.clone(), media.clone()),
         messages: MessageService::new(
@@ -190,7 +196,9 @@ fn build_services(
             bus.clone(),
             rate_limits.clone(),
             accounts.clone(),
+            encryption.clone(),
         ),
+        encryption,
         live: LiveService::new(store.clone(), bus.clone(), conversations.clone()),
         media,
         presence,

@@ -3,7 +3,8 @@
 //! - every root field that takes an id of a conversation, message or friend
 //!   request, walked as an outsider and as a removed member, answers as for
 //!   an unknown id (NOT_FOUND or null) and changes nothing; fields that take
-//!   only user ids must be listed in [`USER_TARGETED`];
+//!   only user ids must be listed in [`USER_TARGETED`]; revoking someone
+//!   else's device key is probed the same way;
 //! - every root field but the listed public ones refuses anonymous clients.
 
 mod common;
@@ -22,6 +23,7 @@ const MESSAGE: &str = "$M";
 const REQUEST: &str = "$R";
 const ATTACHMENT: &str = "$A";
 const USER: &str = "$U";
+const DEVICE_KEY: &str = "$D";
 
 /// Which victim an `ID` stands for, from the argument (or input field) name
 /// it is passed as, and for a bare `id` from the field's own name.
@@ -33,7 +35,9 @@ fn placeholder(field: &str, path: &str) -> &'static str {
     } else {
         path.as_str()
     };
-    if about.contains("attachment") || about.contains("avatar") {
+    if about.contains("devicekey") {
+        DEVICE_KEY
+    } else if about.contains("attachment") || about.contains("avatar") {
         ATTACHMENT
     } else if about.contains("message") {
         MESSAGE
@@ -59,7 +63,7 @@ impl Probe {
     /// (and not only names a user).
     fn scoped(&self) -> bool {
         let text = self.variables.to_string();
-        [CONVERSATION, MESSAGE, REQUEST, ATTACHMENT]
+        [CONVERSATION, MESSAGE, REQUEST, ATTACHMENT, DEVICE_KEY]
             .iter()
             .any(|placeholder| text.contains(placeholder))
     }
@@ -142,6 +146,7 @@ fn snapshot(server: &TestServer, group: &str) -> Value {
         "requests": text("SELECT group_concat(id || status, ',') FROM friend_requests WHERE ?1 IS NOT NULL"),
         "avatars": text("SELECT group_concat(coalesce(avatar_attachment_id, '-'), ',') FROM users WHERE ?1 IS NOT NULL"),
         "reactions": text("SELECT group_concat(emoji || user_id, ',') FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?1)"),
+        "device_keys": text("SELECT group_concat(id || coalesce(revoked_at, '-'), ',') FROM device_keys WHERE ?1 IS NOT NULL"),
     })
 }
 
@@ -191,6 +196,25 @@ async fn outsiders_and_removed_members_see_not_found_and_change_nothing() {
         .as_str()
         .expect("an upload")
         .to_owned();
+    let seed = |prefix: &str, len: usize| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(prefix.repeat(len).as_bytes())
+    };
+    let device_key = server
+        .gql(
+            Some(&owner.access_token),
+            "mutation($input: RegisterDeviceKeyInput!) { registerDeviceKey(input: $input) { id } }",
+            json!({ "input": {
+                "identityKey": seed("i", 91),
+                "encryptionKey": seed("e", 91),
+                "signature": seed("s", 64),
+            } }),
+        )
+        .await;
+    let device_key_id = device_key["data"]["registerDeviceKey"]["id"]
+        .as_str()
+        .expect("a device key")
+        .to_owned();
     let removed = &members[1];
     let outsider = server.register("auth_outsider").await;
     server.befriend(&outsider, removed).await;
@@ -230,9 +254,11 @@ async fn outsiders_and_removed_members_see_not_found_and_change_nothing() {
         (MESSAGE, message_id.as_str()),
         (REQUEST, request_id.as_str()),
         (ATTACHMENT, attachment_id.as_str()),
+        (DEVICE_KEY, device_key_id.as_str()),
         (USER, members[0].id.as_str()),
     ];
-    let (no_conversation, no_message, no_request, no_attachment) = (
+    let (no_conversation, no_message, no_request, no_attachment, no_device_key) = (
+        uuid::Uuid::now_v7().to_string(),
         uuid::Uuid::now_v7().to_string(),
         uuid::Uuid::now_v7().to_string(),
         uuid::Uuid::now_v7().to_string(),
@@ -243,6 +269,7 @@ async fn outsiders_and_removed_members_see_not_found_and_change_nothing() {
         (MESSAGE, no_message.as_str()),
         (REQUEST, no_request.as_str()),
         (ATTACHMENT, no_attachment.as_str()),
+        (DEVICE_KEY, no_device_key.as_str()),
         (USER, members[0].id.as_str()),
     ];
     for probe in scoped {

@@ -14,6 +14,10 @@ pub enum NotificationKind {
     AddedToGroup,
     RemovedFromGroup,
     GroupUpdated,
+    /// A direct conversation was switched to end-to-end encryption.
+    ConversationEncrypted,
+    /// A partner in an encrypted conversation added or revoked a device key.
+    DeviceKeysChanged,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +47,10 @@ pub enum BusEvent {
         kind: NotificationKind,
         friend_request_id: Option<String>,
         conversation_id: Option<String>,
+        /// Whose keys changed (DEVICE_KEYS_CHANGED). Defaulted so nodes of
+        /// an older version can still be read during a rolling upgrade.
+        #[serde(default)]
+        user_id: Option<String>,
         at: DateTime<Utc>,
     },
     /// A user joined or left a conversation: live streams add or drop it.

@@ -10,7 +10,8 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::store::{
-    AttachmentRecord, MemberRecord, MessageRecord, ReactionRecord, Relationship, UserRecord,
+    AttachmentRecord, DeviceKeyRecord, MemberRecord, MessageRecord, ReactionRecord, Relationship,
+    UserRecord,
 };
 
 /// Loader errors must be `Clone`; the error is shared between waiters.
@@ -25,6 +26,8 @@ pub struct Loaders {
     pub relationships: DataLoader<RelationshipLoader>,
     pub presence: DataLoader<PresenceLoader>,
     pub attachments: DataLoader<AttachmentsLoader>,
+    pub device_keys: DataLoader<DeviceKeyLoader>,
+    pub user_device_keys: DataLoader<UserDeviceKeysLoader>,
 }
 
 impl Loaders {
@@ -39,6 +42,8 @@ impl Loaders {
             relationships: DataLoader::new(RelationshipLoader(services.clone()), spawn),
             presence: DataLoader::new(PresenceLoader(services.clone()), spawn),
             attachments: DataLoader::new(AttachmentsLoader(services.clone()), spawn),
+            device_keys: DataLoader::new(DeviceKeyLoader(services.clone()), spawn),
+            user_device_keys: DataLoader::new(UserDeviceKeysLoader(services.clone()), spawn),
         }
     }
 }
@@ -117,6 +122,50 @@ impl Loader<String> for ReactionsLoader {
                 .push(reaction);
         }
         Ok(by_message)
+    }
+}
+
+/// Device keys by id, revoked ones included (a sealed message's sender).
+pub struct DeviceKeyLoader(Arc<Services>);
+
+impl Loader<String> for DeviceKeyLoader {
+    type Value = DeviceKeyRecord;
+    type Error = LoadError;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, DeviceKeyRecord>, LoadError> {
+        let keys = self
+            .0
+            .store
+            .device_keys_by_ids(ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(keys.into_iter().map(|key| (key.id.clone(), key)).collect())
+    }
+}
+
+/// Active device keys of users, by user id, oldest first.
+pub struct UserDeviceKeysLoader(Arc<Services>);
+
+impl Loader<String> for UserDeviceKeysLoader {
+    type Value = Vec<DeviceKeyRecord>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<DeviceKeyRecord>>, LoadError> {
+        let keys = self
+            .0
+            .store
+            .active_device_keys(ids)
+            .await
+            .map_err(Arc::new)?;
+        let mut by_user: HashMap<String, Vec<DeviceKeyRecord>> =
+            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        for key in keys {
+            by_user.entry(key.user_id.clone()).or_default().push(key);
+        }
+        Ok(by_user)
     }
 }
 

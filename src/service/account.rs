@@ -271,6 +271,11 @@ impl AccountService {
             self.conversations.leave(viewer, &conversation.id).await?;
         }
         let now = Utc::now();
+        // Nobody may seal to a deleted account's devices; the keys stay so
+        // its old messages still name their sender's key.
+        self.store
+            .revoke_device_keys(&viewer.user_id, None, now)
+            .await?;
         let hashes = self
             .store
             .delete_account(&viewer.user_id, now, now + self.policy.username_cooldown)

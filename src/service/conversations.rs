@@ -64,6 +64,7 @@ impl ConversationService {
                     kind,
                     friend_request_id: None,
                     conversation_id: Some(conversation_id.to_owned()),
+                    user_id: None,
                     at: Utc::now(),
                 })
                 .await;
@@ -196,6 +197,7 @@ impl ConversationService {
                     last_seq: 0,
                     last_activity_at: now,
                     last_message_id: None,
+                    encrypted_at: None,
                 },
                 roles,
             )

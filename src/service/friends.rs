@@ -40,6 +40,7 @@ impl FriendService {
                 kind,
                 friend_request_id: Some(request.id.clone()),
                 conversation_id: None,
+                user_id: None,
                 at: Utc::now(),
             })
             .await;

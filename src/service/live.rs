@@ -59,6 +59,7 @@ pub struct NotificationRecord {
     pub kind: NotificationKind,
     pub friend_request_id: Option<String>,
     pub conversation_id: Option<String>,
+    pub user_id: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -365,11 +366,12 @@ impl LiveService {
             loop {
                 match mine.recv().await {
                     Ok(event) => {
-                        if let BusEvent::Notification { kind, friend_request_id, conversation_id, at, .. } = event.as_ref() {
+                        if let BusEvent::Notification { kind, friend_request_id, conversation_id, user_id, at, .. } = event.as_ref() {
                             yield NotificationRecord {
                                 kind: *kind,
                                 friend_request_id: friend_request_id.clone(),
                                 conversation_id: conversation_id.clone(),
+                                user_id: user_id.clone(),
                                 at: *at,
                             };
                         }

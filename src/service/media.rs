@@ -17,6 +17,12 @@ use crate::store::{AttachmentRecord, Store};
 /// Uploads never sent nor used as an avatar are deleted after this long.
 pub const UNUSED_UPLOAD_TTL: Duration = Duration::hours(24);
 
+/// The type of every encrypted upload, and only of those: the inspector
+/// never gives it to a plain file, so it marks an attachment as encrypted.
+pub const ENCRYPTED_CONTENT_TYPE: &str = "application/octet-stream";
+/// The name every encrypted upload is stored under.
+pub const ENCRYPTED_FILE_NAME: &str = "encrypted.bin";
+
 /// A file ready to be served.
 #[derive(Debug)]
 pub struct ServedFile {
@@ -56,13 +62,22 @@ impl MediaService {
 
     /// Stores an upload of the viewer. Every refusal is BAD_USER_INPUT
     /// naming the reason, and leaves nothing behind.
+    ///
+    /// An `encrypted` upload is ciphertext made in the browser: it is kept
+    /// as opaque bytes, never inspected or thumbnailed, under a neutral name
+    /// (the real one travels inside the sealed message).
     pub async fn upload(
         &self,
         viewer: &Viewer,
         file_name: &str,
         mut content: File,
+        encrypted: bool,
     ) -> AppResult<AttachmentRecord> {
-        let file_name = inspect::sanitize_file_name(file_name);
+        let file_name = if encrypted {
+            ENCRYPTED_FILE_NAME.to_owned()
+        } else {
+            inspect::sanitize_file_name(file_name)
+        };
         let staged_path = self.media.staging_dir().join(Uuid::now_v7().to_string());
         let max = self.max_upload_bytes;
         let (path, name) = (staged_path.clone(), file_name.clone());
@@ -70,6 +85,9 @@ impl MediaService {
             move || -> AppResult<(Staged, &'static str, Option<ImageFacts>)> {
                 let result = (|| {
                     let staged = inspect::stage(&mut content, &path, max)?;
+                    if encrypted {
+                        return Ok((staged, ENCRYPTED_CONTENT_TYPE, None));
+                    }
                     let content_type = inspect::detect_type(&path, &name)?;
                     let image = if content_type.starts_with("image/") {
                         Some(inspect::image_facts(&path, content_type)?)

@@ -11,10 +11,13 @@ use uuid::Uuid;
 use super::account::AccountService;
 use super::auth::Viewer;
 use super::conversations::{ConversationService, Page, page_size};
+use super::encryption::{EncryptionService, SealedInput};
 use super::friends::FriendService;
+use super::media::ENCRYPTED_CONTENT_TYPE;
 use super::rate_limit::{Action, RateLimits};
 use crate::bus::{Bus, BusEvent};
 use crate::error::{AppError, AppResult};
+use crate::store::device_keys::sealing_mismatch;
 use crate::store::{
     ConversationKind, MemberRecord, MemberRole, MessageChange, MessageRecord, NewMessage, Store,
 };
@@ -34,6 +37,8 @@ pub struct SendMessage {
     pub reply_to_id: Option<String>,
     pub attachment_ids: Vec<String>,
     pub client_id: Option<String>,
+    /// Present exactly when the conversation is end-to-end encrypted.
+    pub sealed: Option<SealedInput>,
 }
 
 pub struct MessageService {
@@ -43,6 +48,7 @@ pub struct MessageService {
     bus: Arc<dyn Bus>,
     limits: Arc<RateLimits>,
     accounts: Arc<AccountService>,
+    encryption: Arc<EncryptionService>,
 }
 
 impl MessageService {
@@ -53,6 +59,7 @@ impl MessageService {
         bus: Arc<dyn Bus>,
         limits: Arc<RateLimits>,
         accounts: Arc<AccountService>,
+        encryption: Arc<EncryptionService>,
     ) -> Self {
         MessageService {
             store,
@@ -61,6 +68,7 @@ impl MessageService {
             bus,
             limits,
             accounts,
+            encryption,
         }
     }
 
@@ -116,9 +124,17 @@ impl MessageService {
                 attachment_ids.push(id);
             }
         }
-        // The body may be empty only when the message carries attachments.
+        // The body may be empty only when the message carries attachments
+        // or is sealed; a sealed message must not carry one.
         let attachments_only = body.is_empty() && !attachment_ids.is_empty();
-        if !attachments_only {
+        if input.sealed.is_some() {
+            if !body.is_empty() {
+                return Err(AppError::bad_input(
+                    "body",
+                    "an encrypted message has no body: its text travels in envelopes",
+                ));
+            }
+        } else if !attachments_only {
             validate_body(&body, "body")?;
         }
         let client_id = match input.client_id {
@@ -133,6 +149,18 @@ impl MessageService {
         if conversation.kind == ConversationKind::Direct {
             self.refuse_if_blocked(viewer, &conversation.id).await?;
         }
+        let encrypted = conversation.encrypted_at.is_some();
+        let sealed = match input.sealed {
+            Some(sealed) if encrypted => Some(
+                self.encryption
+                    .check_sealed(viewer, &conversation, sealed)
+                    .await?,
+            ),
+            None if !encrypted => None,
+            _ => return Err(sealing_mismatch(encrypted)),
+        };
+        self.check_attachment_kinds(viewer, &attachment_ids, encrypted)
+            .await?;
         if let Some(reply_to_id) = &input.reply_to_id {
             let in_conversation = self
                 .store
@@ -157,9 +185,41 @@ impl MessageService {
                 attachment_ids,
                 client_id,
                 created_at: Utc::now(),
+                sealed,
             })
             .await?;
         Ok(self.published(change).await)
+    }
+
+    /// Encrypted conversations take only encrypted uploads (the server
+    /// must never hold a readable file there), and plain ones only plain
+    /// uploads (nobody there could open the other kind). Ownership and
+    /// reuse are checked by the store when it attaches them.
+    async fn check_attachment_kinds(
+        &self,
+        viewer: &Viewer,
+        attachment_ids: &[String],
+        encrypted: bool,
+    ) -> AppResult<()> {
+        for id in attachment_ids {
+            let Some(attachment) = self.store.attachment_by_id(id).await? else {
+                continue;
+            };
+            if attachment.uploader_id != viewer.user_id {
+                continue;
+            }
+            if (attachment.content_type == ENCRYPTED_CONTENT_TYPE) != encrypted {
+                return Err(AppError::bad_input(
+                    "attachmentIds",
+                    if encrypted {
+                        "this conversation is end-to-end encrypted: upload files with uploadFile(encrypted: true)"
+                    } else {
+                        "encrypted uploads belong in encrypted conversations only"
+                    },
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Author only; not on deleted messages.
@@ -174,6 +234,20 @@ impl MessageService {
         let (message, _) = self.visible_message(viewer, message_id).await?;
         if message.author_id != viewer.user_id {
             return Err(AppError::forbidden("only the author can edit a message"));
+        }
+        // An edit carries a plain body, which must never enter an encrypted
+        // conversation (nor replace a sealed message's envelopes).
+        let encrypted = message.sealed.is_some()
+            || self
+                .store
+                .conversation_by_id(&message.conversation_id)
+                .await?
+                .is_some_and(|conversation| conversation.encrypted_at.is_some());
+        if encrypted {
+            return Err(AppError::bad_input(
+                "id",
+                "messages in an end-to-end encrypted conversation cannot be edited: delete and send again",
+            ));
         }
         let change = self
             .store

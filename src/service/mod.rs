@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod conversations;
+pub mod encryption;
 pub mod friends;
 pub mod live;
 pub mod login_throttle;
@@ -37,6 +38,7 @@ pub struct Services {
     pub friends: Arc<FriendService>,
     pub conversations: Arc<ConversationService>,
     pub messages: MessageService,
+    pub encryption: Arc<encryption::EncryptionService>,
     pub media: Arc<media::MediaService>,
     pub live: live::LiveService,
     pub presence: Arc<presence::PresenceService>,

@@ -66,6 +66,15 @@ pub trait ConversationStore: Send + Sync {
 
     async fn rename_group(&self, id: &str, title: &str) -> AppResult<Option<ConversationRecord>>;
 
+    /// Switches end-to-end encryption on (once: an encrypted conversation
+    /// keeps its first `encrypted_at`). `None` when there is no such
+    /// conversation.
+    async fn encrypt_conversation(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> AppResult<Option<ConversationRecord>>;
+
     /// Adds members as MEMBER (existing members are left as they are), unless
     /// that would make the group larger than `max_members`: then nothing is
     /// added and BAD_USER_INPUT is returned. Returns the ids actually added.

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod conversations;
+pub mod device_keys;
 pub mod friends;
 pub mod messages;
 pub mod model;
@@ -27,6 +28,7 @@ use crate::error::AppResult;
 pub use accounts::AccountStore;
 pub use attachments::AttachmentStore;
 pub use conversations::ConversationStore;
+pub use device_keys::DeviceKeyStore;
 pub use friends::FriendStore;
 pub use messages::MessageStore;
 pub use model::*;
@@ -44,6 +46,7 @@ pub trait Store:
     + MessageStore
     + AttachmentStore
     + AccountStore
+    + DeviceKeyStore
     + TransferStore
     + Send
     + Sync

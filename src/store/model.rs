@@ -135,6 +135,8 @@ pub struct ConversationRecord {
     pub last_seq: i64,
     pub last_activity_at: DateTime<Utc>,
     pub last_message_id: Option<String>,
+    /// When end-to-end encryption was switched on (never switched off).
+    pub encrypted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +179,55 @@ pub struct MessageRecord {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// The ciphertexts of an end-to-end encrypted message (its body is
+    /// then empty); `None` for plain messages and tombstones.
+    pub sealed: Option<Sealed>,
+}
+
+/// What the server keeps of an encrypted message: opaque ciphertext per
+/// device, and which device sealed it. Stored as JSON (see `Sealed::to_json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sealed {
+    pub sender_device_key_id: String,
+    pub envelopes: Vec<Envelope>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub device_key_id: String,
+    /// Base64, never read by the server.
+    pub ciphertext: String,
+}
+
+impl Sealed {
+    /// The storage form: a JSON object (SQLite column, MongoDB field and
+    /// transfer rows all hold this same text).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a struct of strings always serialises")
+    }
+
+    pub fn from_json(text: &str) -> Result<Sealed, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// A device's published public keys (end-to-end encryption).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceKeyRecord {
+    pub id: String,
+    pub user_id: String,
+    /// ECDSA P-256 public key (SPKI, base64): signs `encryption_key`.
+    pub identity_key: String,
+    /// ECDH P-256 public key (SPKI, base64): messages are sealed to it.
+    pub encryption_key: String,
+    /// `identity_key`'s signature over the encryption key (base64).
+    pub signature: String,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Set by revocation or account deletion; never cleared.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +241,10 @@ pub struct NewMessage {
     pub reply_to_id: Option<String>,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Ciphertexts, exactly when the conversation is encrypted: the store
+    /// refuses a message whose `sealed` disagrees with the conversation's
+    /// state at commit, so no plaintext lands after encryption is on.
+    pub sealed: Option<Sealed>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ use crate::error::AppResult;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Table {
     Users,
+    DeviceKeys,
     ReleasedUsernames,
     Sessions,
     RefreshTokens,
@@ -37,8 +38,9 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Users,
+        Table::DeviceKeys,
         Table::ReleasedUsernames,
         Table::Sessions,
         Table::RefreshTokens,
@@ -58,6 +60,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Users => "users",
+            Table::DeviceKeys => "device_keys",
             Table::ReleasedUsernames => "released_usernames",
             Table::Sessions => "sessions",
             Table::RefreshTokens => "refresh_tokens",

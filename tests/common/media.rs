@@ -9,7 +9,18 @@ pub const UPLOAD: &str = "mutation($file: Upload!) { uploadFile(file: $file) {
 
 /// POSTs one file as a GraphQL multipart request.
 pub async fn upload(server: &TestServer, who: &Account, file_name: &str, bytes: Vec<u8>) -> Value {
-    let operations = json!({ "query": UPLOAD, "variables": { "file": null } });
+    upload_with(server, who, UPLOAD, file_name, bytes).await
+}
+
+/// The same with another operation, whose `$file` variable takes the file.
+pub async fn upload_with(
+    server: &TestServer,
+    who: &Account,
+    query: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> Value {
+    let operations = json!({ "query": query, "variables": { "file": null } });
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())
         .text("map", json!({ "0": ["variables.file"] }).to_string())

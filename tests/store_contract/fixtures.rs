@@ -99,6 +99,7 @@ pub async fn group_at(
         last_seq: 0,
         last_activity_at: created_at,
         last_message_id: None,
+        encrypted_at: None,
     };
     let mut roles = vec![(owner.id.clone(), MemberRole::Owner)];
     roles.extend(
@@ -131,6 +132,7 @@ pub fn new_message(conversation_id: &str, author_id: &str, body: &str) -> NewMes
         reply_to_id: None,
         client_id: None,
         created_at: now(),
+        sealed: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod sample;
 mod accounts;
 mod attachments;
 mod conversations;
+mod encryption;
 mod friends;
 mod members;
 mod message_changes;

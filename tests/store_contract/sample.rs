@@ -181,6 +181,39 @@ pub async fn populate(store: &Db) -> Sample {
         .expect("deleted");
     store.touch_last_seen(&amy.id, now()).await.expect("seen");
 
+    // End-to-end encryption, in a conversation of its own (the transfer
+    // tests go on writing plain messages into the others): device keys,
+    // one revoked, and a sealed message.
+    let secret = direct(store, &amy, &cat).await;
+    let amy_key = store
+        .create_device_key(crate::encryption::device_key(&amy, "amy"), 10)
+        .await
+        .expect("device key");
+    let cat_key = store
+        .create_device_key(crate::encryption::device_key(&cat, "cat"), 10)
+        .await
+        .expect("device key");
+    let old = store
+        .create_device_key(crate::encryption::device_key(&bea, "old"), 10)
+        .await
+        .expect("device key");
+    store
+        .revoke_device_keys(&bea.id, Some(&old.id), now())
+        .await
+        .expect("revoked");
+    store
+        .encrypt_conversation(&secret.id, now())
+        .await
+        .expect("encrypted");
+    let sealed = NewMessage {
+        sealed: Some(crate::encryption::sealed_for(
+            &amy_key.id,
+            &[&amy_key.id, &cat_key.id],
+        )),
+        ..new_message(&secret.id, &amy.id, "")
+    };
+    store.create_message(sealed).await.expect("sealed message");
+
     Sample {
         amy,
         bea,

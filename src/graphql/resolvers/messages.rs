@@ -4,7 +4,8 @@ use async_graphql::{Context, ID, InputObject, Object, Upload};
 
 use crate::error::AppError;
 use crate::graphql::context;
-use crate::graphql::types::{Attachment, Message, MessageConnection, messages_page};
+use crate::graphql::types::{Attachment, EnvelopeInput, Message, MessageConnection, messages_page};
+use crate::service::encryption::SealedInput;
 use crate::service::messages::SendMessage;
 
 #[derive(InputObject)]
@@ -15,6 +16,10 @@ pub struct SendMessageInput {
     pub attachment_ids: Option<Vec<ID>>,
     /// Client-chosen idempotency key.
     pub client_id: Option<String>,
+    /// Encrypted conversations only: the sender's own active device key that sealed the envelopes.
+    pub sender_device_key_id: Option<ID>,
+    /// Encrypted conversations only (then body is ""): one ciphertext for every active device key of both members.
+    pub envelopes: Option<Vec<EnvelopeInput>>,
 }
 
 #[derive(Default)]
@@ -84,6 +89,16 @@ impl MessageMutation {
                         .map(|id| id.0)
                         .collect(),
                     client_id: input.client_id,
+                    sealed: (input.envelopes.is_some() || input.sender_device_key_id.is_some())
+                        .then(|| SealedInput {
+                            sender_device_key_id: input.sender_device_key_id.map(|id| id.0),
+                            envelopes: input
+                                .envelopes
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(Into::into)
+                                .collect(),
+                        }),
                 },
             )
             .await?;
@@ -108,6 +123,11 @@ impl MessageMutation {
         &self,
         ctx: &Context<'_>,
         file: Upload,
+        #[graphql(
+            default = false,
+            desc = "Ciphertext made on the client for an encrypted conversation: stored as opaque bytes (application/octet-stream, no thumbnail, named encrypted.bin)."
+        )]
+        encrypted: bool,
     ) -> async_graphql::Result<Attachment> {
         let viewer = context::viewer(ctx).await?;
         let upload = file
@@ -115,7 +135,7 @@ impl MessageMutation {
             .map_err(|_| AppError::bad_input("file", "the upload could not be read"))?;
         let attachment = context::services(ctx)?
             .media
-            .upload(viewer, &upload.filename, upload.content)
+            .upload(viewer, &upload.filename, upload.content, encrypted)
             .await?;
         Ok(Attachment(attachment))
     }

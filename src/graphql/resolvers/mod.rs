@@ -3,6 +3,7 @@
 
 mod accounts;
 mod conversations;
+mod encryption;
 mod friends;
 mod live;
 mod messages;
@@ -25,4 +26,5 @@ pub struct Mutation(
     friends::FriendMutation,
     conversations::ConversationMutation,
     messages::MessageMutation,
+    encryption::EncryptionMutation,
 );

@@ -82,6 +82,15 @@ impl Conversation {
         self.0.created_at
     }
 
+    /// Whether messages are end-to-end encrypted. Switched on once (encryptConversation), never off.
+    async fn encrypted(&self) -> bool {
+        self.0.encrypted_at.is_some()
+    }
+
+    async fn encrypted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.encrypted_at
+    }
+
     #[graphql(complexity = "last.unwrap_or(50).clamp(0, 100) as usize * child_complexity")]
     async fn messages(
         &self,

@@ -71,6 +71,8 @@ pub enum NotificationKind {
     AddedToGroup,
     RemovedFromGroup,
     GroupUpdated,
+    ConversationEncrypted,
+    DeviceKeysChanged,
 }
 
 pub struct Notification(pub NotificationRecord);
@@ -95,7 +97,7 @@ impl Notification {
         Ok(request.map(FriendRequest))
     }
 
-    /// The group concerned. After REMOVED_FROM_GROUP it is shown one last
+    /// The conversation concerned. After REMOVED_FROM_GROUP it is shown one last
     /// time (id and title) so the client can drop it.
     async fn conversation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Conversation>> {
         let Some(id) = &self.0.conversation_id else {
@@ -103,6 +105,14 @@ impl Notification {
         };
         let conversation = context::services(ctx)?.store.conversation_by_id(id).await?;
         Ok(conversation.map(Conversation))
+    }
+
+    /// DEVICE_KEYS_CHANGED: whose device keys changed (`conversation` is an encrypted direct conversation with them).
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = &self.0.user_id else {
+            return Ok(None);
+        };
+        Ok(Some(load_user(ctx, id).await?))
     }
 
     async fn at(&self) -> DateTime<Utc> {

@@ -3,9 +3,10 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{User, load_user};
+use super::{DeviceKey, Envelope, User, load_user};
 
 use crate::graphql::{context, cursor, errors};
+use crate::service::media::ENCRYPTED_CONTENT_TYPE;
 use crate::store::{AttachmentRecord, MessageRecord, ReactionRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -94,6 +95,44 @@ impl Message {
     async fn deleted(&self) -> bool {
         self.0.deleted
     }
+
+    /// Sealed end to end: body is "" and the content is in envelopes.
+    async fn encrypted(&self) -> bool {
+        self.0.sealed.is_some()
+    }
+
+    /// The device that sealed the message, also after that key was revoked. Null for plain messages.
+    async fn sender_device_key(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DeviceKey>> {
+        let Some(sealed) = &self.0.sealed else {
+            return Ok(None);
+        };
+        let key = context::loaders(ctx)?
+            .device_keys
+            .load_one(sealed.sender_device_key_id.clone())
+            .await
+            .map_err(errors::shared)?;
+        Ok(key.map(DeviceKey))
+    }
+
+    /// One ciphertext per device the message was sealed for; with deviceKeyId, only that device's.
+    async fn envelopes(&self, device_key_id: Option<ID>) -> Vec<Envelope> {
+        let Some(sealed) = &self.0.sealed else {
+            return Vec::new();
+        };
+        sealed
+            .envelopes
+            .iter()
+            .filter(|envelope| {
+                device_key_id
+                    .as_ref()
+                    .is_none_or(|id| envelope.device_key_id == id.as_str())
+            })
+            .map(Envelope::from)
+            .collect()
+    }
 }
 
 pub struct Reaction {
@@ -181,6 +220,11 @@ impl Attachment {
 
     async fn thumbnail_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(context::services(ctx)?.media.thumbnail_url(&self.0))
+    }
+
+    /// Uploaded with uploadFile(encrypted: true): ciphertext only its conversation's devices can open.
+    async fn encrypted(&self) -> bool {
+        self.0.content_type == ENCRYPTED_CONTENT_TYPE
     }
 }
 

@@ -2,6 +2,7 @@
 //! link to through the request's DataLoaders.
 
 mod conversation;
+mod encryption;
 mod friends;
 mod live;
 mod message;
@@ -10,6 +11,7 @@ mod user;
 pub use conversation::{
     Conversation, ConversationConnection, ConversationKind, Member, MemberRole,
 };
+pub use encryption::{DeviceKey, Envelope, EnvelopeInput, RegisterDeviceKeyInput};
 pub use friends::{FriendRequest, FriendRequestStatus};
 pub use live::{MessageEvent, Notification, NotificationKind, PresenceEvent, TypingEvent};
 pub use message::{

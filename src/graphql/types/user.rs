@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::super::{context, errors};
+use super::DeviceKey;
 use crate::service::AuthSession;
 use crate::store::{Relationship, UserRecord};
 
@@ -135,6 +136,17 @@ impl User {
             .seen_by_self(ctx)
             .await?
             .then_some(self.record.email.as_str()))
+    }
+
+    /// The user's active device keys (end-to-end encryption), oldest first.
+    async fn device_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeviceKey>> {
+        let keys = context::loaders(ctx)?
+            .user_device_keys
+            .load_one(self.record.id.clone())
+            .await
+            .map_err(errors::shared)?
+            .unwrap_or_default();
+        Ok(keys.into_iter().map(DeviceKey).collect())
     }
 }
 

@@ -13,9 +13,9 @@ use mongodb::bson::{Bson, DateTime as BsonDateTime, Document, doc};
 
 use crate::error::{AppError, AppResult};
 use crate::store::{
-    AccountTokenPurpose, AttachmentRecord, ConversationKind, ConversationRecord,
+    AccountTokenPurpose, AttachmentRecord, ConversationKind, ConversationRecord, DeviceKeyRecord,
     FriendRequestRecord, FriendRequestStatus, MemberRecord, MemberRole, MessageEventKind,
-    MessageEventRecord, MessageRecord, ReactionRecord, SessionRecord, UserRecord,
+    MessageEventRecord, MessageRecord, ReactionRecord, Sealed, SessionRecord, UserRecord,
 };
 
 /// A fieldless enum stored as fixed text.
@@ -278,6 +278,7 @@ pub fn conversation_document(
         "lastSeq": conversation.last_seq,
         "lastActivityAt": date(conversation.last_activity_at),
         "lastMessageId": opt_text(conversation.last_message_id.as_deref()),
+        "encryptedAt": opt_date(conversation.encrypted_at),
         // How many members ever joined: the next member's place in join order.
         "memberSerial": 0_i64,
     };
@@ -297,6 +298,7 @@ pub fn conversation(doc: &Document) -> AppResult<ConversationRecord> {
         last_seq: doc.int("lastSeq")?,
         last_activity_at: doc.time("lastActivityAt")?,
         last_message_id: doc.opt_text("lastMessageId")?,
+        encrypted_at: doc.opt_time("encryptedAt")?,
     })
 }
 
@@ -337,6 +339,8 @@ pub fn message_document(message: &MessageRecord, deleted_at: Option<DateTime<Utc
         "createdAt": date(message.created_at),
         "editedAt": opt_date(message.edited_at),
         "deletedAt": opt_date(deleted_at),
+        // The same JSON text as SQLite's column: opaque to the database.
+        "sealed": opt_text(message.sealed.as_ref().map(Sealed::to_json).as_deref()),
     }
 }
 
@@ -352,6 +356,37 @@ pub fn message(doc: &Document) -> AppResult<MessageRecord> {
         created_at: doc.time("createdAt")?,
         edited_at: doc.opt_time("editedAt")?,
         deleted: doc.opt_time("deletedAt")?.is_some(),
+        sealed: doc
+            .opt_text("sealed")?
+            .map(|text| Sealed::from_json(&text))
+            .transpose()
+            .map_err(|error| malformed("sealed", &error.to_string()))?,
+    })
+}
+
+pub fn device_key_document(key: &DeviceKeyRecord) -> Document {
+    doc! {
+        "_id": &key.id,
+        "userId": &key.user_id,
+        "identityKey": &key.identity_key,
+        "encryptionKey": &key.encryption_key,
+        "signature": &key.signature,
+        "label": opt_text(key.label.as_deref()),
+        "createdAt": date(key.created_at),
+        "revokedAt": opt_date(key.revoked_at),
+    }
+}
+
+pub fn device_key(doc: &Document) -> AppResult<DeviceKeyRecord> {
+    Ok(DeviceKeyRecord {
+        id: doc.text("_id")?,
+        user_id: doc.text("userId")?,
+        identity_key: doc.text("identityKey")?,
+        encryption_key: doc.text("encryptionKey")?,
+        signature: doc.text("signature")?,
+        label: doc.opt_text("label")?,
+        created_at: doc.time("createdAt")?,
+        revoked_at: doc.opt_time("revokedAt")?,
     })
 }
 

@@ -69,6 +69,7 @@ impl ConversationStore for MongoStore {
             last_seq: 0,
             last_activity_at: now,
             last_message_id: None,
+            encrypted_at: None,
         };
         let mut on_insert = codec::conversation_document(&fresh, Some(&key));
         on_insert.insert("memberSerial", 2_i64);
@@ -298,6 +299,24 @@ impl ConversationStore for MongoStore {
             )
             .return_document(ReturnDocument::After)
             .await?;
+        found.as_ref().map(codec::conversation).transpose()
+    }
+
+    async fn encrypt_conversation(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> AppResult<Option<ConversationRecord>> {
+        let _timer = StoreTimer::start("encrypt_conversation");
+        let conversations = self.collection(CONVERSATIONS);
+        // Only the first switch sets the time; later ones find it set.
+        conversations
+            .update_one(
+                doc! { "_id": id, "encryptedAt": null },
+                doc! { "$set": { "encryptedAt": codec::date(at) } },
+            )
+            .await?;
+        let found = conversations.find_one(doc! { "_id": id }).await?;
         found.as_ref().map(codec::conversation).transpose()
     }
 

@@ -12,6 +12,7 @@ use super::codec::{self, Fields as _, date, id_list};
 use super::coll;
 use super::indexes::{ATTACHMENTS, CONVERSATIONS, MESSAGE_EVENTS, MESSAGES};
 use crate::error::{AppError, AppResult};
+use crate::store::device_keys::sealing_mismatch;
 use crate::store::{
     MessageChange, MessageEventKind, MessageEventRecord, MessageRecord, NewMessage,
 };
@@ -123,6 +124,20 @@ pub(super) async fn insert_message(
             }));
         }
     }
+    // Read inside the transaction that also bumps the conversation's seq:
+    // a concurrent `encrypt_conversation` is a write conflict, and the
+    // driver retries this body, so the check holds at commit.
+    let conversation = coll(db, CONVERSATIONS)
+        .find_one(doc! { "_id": &message.conversation_id })
+        .projection(doc! { "encryptedAt": 1 })
+        .session(&mut *tx)
+        .await?;
+    if let Some(conversation) = conversation {
+        let encrypted = or_reject!(tx, conversation.opt_time("encryptedAt")).is_some();
+        if encrypted != message.sealed.is_some() {
+            return super::reject(tx, sealing_mismatch(encrypted)).await;
+        }
+    }
     let appended = append_event(
         db,
         tx,
@@ -150,6 +165,7 @@ pub(super) async fn insert_message(
         created_at: message.created_at,
         edited_at: None,
         deleted: false,
+        sealed: message.sealed.clone(),
     };
     messages
         .insert_one(codec::message_document(&record, None))

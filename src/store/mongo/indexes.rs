@@ -11,6 +11,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 pub const USERS: &str = "users";
+pub const DEVICE_KEYS: &str = "device_keys";
 pub const RELEASED_USERNAMES: &str = "released_usernames";
 pub const SESSIONS: &str = "sessions";
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
@@ -27,6 +28,7 @@ pub const ATTACHMENTS: &str = "attachments";
 
 pub const USERS_USERNAME: &str = "users_username_key";
 pub const USERS_EMAIL: &str = "users_email_key";
+pub const DEVICE_KEYS_USER_KEY: &str = "device_keys_user_encryption_key";
 pub const FRIEND_REQUESTS_PENDING_PAIR: &str = "friend_requests_pending_pair";
 pub const FRIENDSHIPS_PAIR: &str = "friendships_pair";
 pub const BLOCKS_PAIR: &str = "blocks_pair";
@@ -76,6 +78,18 @@ pub fn all() -> Vec<IndexSpec> {
         // `username` / `email`), and sign-in by either.
         unique(USERS, USERS_USERNAME, doc! { "usernameKey": 1 }),
         unique(USERS, USERS_EMAIL, doc! { "emailKey": 1 }),
+        // Registering a device key is idempotent per (user, encryption key).
+        unique(
+            DEVICE_KEYS,
+            DEVICE_KEYS_USER_KEY,
+            doc! { "userId": 1, "encryptionKey": 1 },
+        ),
+        // A user's active keys, oldest first (revokedAt null sorts first).
+        index(
+            DEVICE_KEYS,
+            "device_keys_active",
+            doc! { "userId": 1, "revokedAt": 1, "createdAt": 1 },
+        ),
         // logoutAll, account deletion: a user's sessions.
         index(SESSIONS, "sessions_user", doc! { "userId": 1 }),
         // The active-sessions gauge: revokedAt null, expiresAt after now.

@@ -135,6 +135,7 @@ impl MessageStore for MongoStore {
         }
         filter.insert("conversationId", doc! { "$in": scope });
         filter.insert("deletedAt", mongodb::bson::Bson::Null);
+        filter.insert("sealed", mongodb::bson::Bson::Null);
         let cursor = self
             .collection(MESSAGES)
             .find(filter)
@@ -351,6 +352,7 @@ impl MessageStore for MongoStore {
                         doc! { "$set": {
                             "body": "",
                             "searchTerms": [],
+                            "sealed": null,
                             "deletedAt": date(now),
                         } },
                     )

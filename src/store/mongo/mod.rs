@@ -30,6 +30,7 @@ mod accounts;
 mod attachments;
 mod codec;
 mod conversations;
+mod device_keys;
 mod errors;
 mod event_log;
 mod friends;

@@ -57,6 +57,16 @@ fn columns(table: Table) -> &'static [Column] {
             ("email_verified_at", "emailVerifiedAt", Millis),
             ("deleted_at", "deletedAt", Millis),
         ],
+        Table::DeviceKeys => &[
+            ("id", "_id", Text),
+            ("user_id", "userId", Text),
+            ("identity_key", "identityKey", Text),
+            ("encryption_key", "encryptionKey", Text),
+            ("signature", "signature", Text),
+            ("label", "label", Text),
+            ("created_at", "createdAt", Millis),
+            ("revoked_at", "revokedAt", Millis),
+        ],
         Table::ReleasedUsernames => &[
             ("username", "_id", Text),
             ("available_at", "availableAt", Millis),
@@ -111,6 +121,7 @@ fn columns(table: Table) -> &'static [Column] {
             ("last_seq", "lastSeq", Int),
             ("last_activity_at", "lastActivityAt", Millis),
             ("last_message_id", "lastMessageId", Text),
+            ("encrypted_at", "encryptedAt", Millis),
         ],
         Table::Members => &[
             ("conversation_id", "conversationId", Text),
@@ -130,6 +141,7 @@ fn columns(table: Table) -> &'static [Column] {
             ("created_at", "createdAt", Millis),
             ("edited_at", "editedAt", Millis),
             ("deleted_at", "deletedAt", Millis),
+            ("sealed", "sealed", Text),
         ],
         Table::Reactions => &[
             ("message_id", "messageId", Text),

@@ -7,9 +7,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 
 use super::from_millis;
 use crate::store::{
-    AccountTokenPurpose, AttachmentRecord, ConversationKind, ConversationRecord,
+    AccountTokenPurpose, AttachmentRecord, ConversationKind, ConversationRecord, DeviceKeyRecord,
     FriendRequestRecord, FriendRequestStatus, MemberRecord, MemberRole, MessageEventKind,
-    MessageEventRecord, MessageRecord, ReactionRecord,
+    MessageEventRecord, MessageRecord, ReactionRecord, Sealed,
 };
 
 /// Stores a fieldless enum as fixed text.
@@ -70,7 +70,7 @@ pub fn friend_request(row: &Row<'_>) -> rusqlite::Result<FriendRequestRecord> {
 }
 
 pub const CONVERSATION_COLUMNS: &str =
-    "id, kind, title, created_at, last_seq, last_activity_at, last_message_id";
+    "id, kind, title, created_at, last_seq, last_activity_at, last_message_id, encrypted_at";
 
 pub fn conversation(row: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
     Ok(ConversationRecord {
@@ -81,6 +81,7 @@ pub fn conversation(row: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
         last_seq: row.get(4)?,
         last_activity_at: from_millis(row.get(5)?),
         last_message_id: row.get(6)?,
+        encrypted_at: row.get::<_, Option<i64>>(7)?.map(from_millis),
     })
 }
 
@@ -97,7 +98,7 @@ pub fn member(row: &Row<'_>) -> rusqlite::Result<MemberRecord> {
 }
 
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, author_id, body, reply_to_id, \
-     client_id, created_at, edited_at, deleted_at";
+     client_id, created_at, edited_at, deleted_at, sealed";
 
 pub fn message(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -111,6 +112,33 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
         created_at: from_millis(row.get(7)?),
         edited_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
         deleted: row.get::<_, Option<i64>>(9)?.is_some(),
+        sealed: row
+            .get::<_, Option<String>>(10)?
+            .map(|text| Sealed::from_json(&text))
+            .transpose()
+            .map_err(|error| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    10,
+                    rusqlite::types::Type::Text,
+                    error.into(),
+                )
+            })?,
+    })
+}
+
+pub const DEVICE_KEY_COLUMNS: &str =
+    "id, user_id, identity_key, encryption_key, signature, label, created_at, revoked_at";
+
+pub fn device_key(row: &Row<'_>) -> rusqlite::Result<DeviceKeyRecord> {
+    Ok(DeviceKeyRecord {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        identity_key: row.get(2)?,
+        encryption_key: row.get(3)?,
+        signature: row.get(4)?,
+        label: row.get(5)?,
+        created_at: from_millis(row.get(6)?),
+        revoked_at: row.get::<_, Option<i64>>(7)?.map(from_millis),
     })
 }
 

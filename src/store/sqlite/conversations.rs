@@ -255,6 +255,24 @@ impl ConversationStore for SqliteStore {
         .await
     }
 
+    async fn encrypt_conversation(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> AppResult<Option<ConversationRecord>> {
+        let id = id.to_owned();
+        self.write("encrypt_conversation", move |conn| {
+            let sql = format!(
+                "UPDATE conversations SET encrypted_at = coalesce(encrypted_at, ?2) WHERE id = ?1
+                 RETURNING {CONVERSATION_COLUMNS}"
+            );
+            Ok(conn
+                .query_row(&sql, params![id, to_millis(at)], codec::conversation)
+                .optional()?)
+        })
+        .await
+    }
+
     async fn add_members(
         &self,
         conversation_id: &str,

@@ -9,9 +9,10 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::codec::{self, EVENT_COLUMNS, MESSAGE_COLUMNS, REACTION_COLUMNS, id_list};
 use super::{SqliteStore, to_millis};
 use crate::error::{AppError, AppResult};
+use crate::store::device_keys::sealing_mismatch;
 use crate::store::{
     MessageChange, MessageEventKind, MessageEventRecord, MessageRecord, MessageStore, NewMessage,
-    ReactionRecord,
+    ReactionRecord, Sealed,
 };
 
 fn load_message(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
@@ -108,6 +109,17 @@ impl MessageStore for SqliteStore {
                     });
                 }
             }
+            let encrypted: Option<bool> = tx
+                .query_row(
+                    "SELECT encrypted_at IS NOT NULL FROM conversations WHERE id = ?1",
+                    [&message.conversation_id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if encrypted.is_some_and(|encrypted| encrypted != message.sealed.is_some()) {
+                return Err(sealing_mismatch(encrypted == Some(true)));
+            }
+            let sealed = message.sealed.as_ref().map(Sealed::to_json);
             let event = append_event(
                 &tx,
                 &message.conversation_id,
@@ -119,8 +131,9 @@ impl MessageStore for SqliteStore {
             let attached_rows = message.attachment_ids.len();
             tx.execute(
                 "INSERT INTO messages
-                     (id, conversation_id, seq, author_id, body, reply_to_id, client_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     (id, conversation_id, seq, author_id, body, reply_to_id, client_id, created_at,
+                      sealed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     message.id,
                     message.conversation_id,
@@ -129,7 +142,8 @@ impl MessageStore for SqliteStore {
                     message.body,
                     message.reply_to_id,
                     message.client_id,
-                    created_at
+                    created_at,
+                    sealed
                 ],
             )?;
             if attached_rows > 0 {
@@ -164,6 +178,7 @@ impl MessageStore for SqliteStore {
                     created_at: message.created_at,
                     edited_at: None,
                     deleted: false,
+                    sealed: message.sealed,
                 },
                 event: Some(event),
             })
@@ -245,6 +260,7 @@ impl MessageStore for SqliteStore {
                 "SELECT {columns} FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
                  WHERE messages_fts MATCH ?1
                    AND m.deleted_at IS NULL
+                   AND m.sealed IS NULL
                    AND m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?2)
                    AND (?3 IS NULL OR m.conversation_id = ?3)
                  ORDER BY messages_fts.rank, m.created_at DESC
@@ -438,7 +454,7 @@ impl MessageStore for SqliteStore {
                 now,
             )?;
             tx.execute(
-                "UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1",
+                "UPDATE messages SET body = '', sealed = NULL, deleted_at = ?2 WHERE id = ?1",
                 params![id, to_millis(now)],
             )?;
             tx.execute("DELETE FROM reactions WHERE message_id = ?1", [&id])?;

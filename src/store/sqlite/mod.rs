@@ -10,6 +10,7 @@ mod accounts;
 mod attachments;
 mod codec;
 mod conversations;
+mod device_keys;
 mod friends;
 mod messages;
 mod sessions;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0002_messaging.sql")),
     M::up(include_str!("migrations/0003_attachments.sql")),
     M::up(include_str!("migrations/0004_account_lifecycle.sql")),
+    M::up(include_str!("migrations/0005_encryption.sql")),
 ];
 
 /// Pragmas set on every connection. `synchronous = FULL` makes each commit

@@ -40,6 +40,19 @@ fn layout(table: Table) -> Layout {
             ],
             "id",
         ),
+        Table::DeviceKeys => (
+            &[
+                "id",
+                "user_id",
+                "identity_key",
+                "encryption_key",
+                "signature",
+                "label",
+                "created_at",
+                "revoked_at",
+            ],
+            "id",
+        ),
         Table::ReleasedUsernames => (&["username", "available_at"], "username"),
         Table::Sessions => (
             &[
@@ -97,6 +110,7 @@ fn layout(table: Table) -> Layout {
                 "last_seq",
                 "last_activity_at",
                 "last_message_id",
+                "encrypted_at",
             ],
             "id",
         ),
@@ -124,6 +138,7 @@ fn layout(table: Table) -> Layout {
                 "created_at",
                 "edited_at",
                 "deleted_at",
+                "sealed",
             ],
             "id",
         ),

@@ -91,6 +91,7 @@ fn conversations_keep_a_direct_key_only_when_direct() {
         last_seq: 7,
         last_activity_at: at(2),
         last_message_id: Some("m".into()),
+        encrypted_at: Some(at(2)),
     };
     let document = conversation_document(&direct, Some("a:b"));
     assert_eq!(document.get_str("directKey").expect("key"), "a:b");
@@ -100,6 +101,7 @@ fn conversations_keep_a_direct_key_only_when_direct() {
     let group = ConversationRecord {
         kind: ConversationKind::Group,
         title: Some("Team".into()),
+        encrypted_at: None,
         ..direct
     };
     let document = conversation_document(&group, None);
@@ -134,6 +136,7 @@ fn members_messages_events_and_attachments_round_trip() {
         created_at: at(5),
         edited_at: Some(at(6)),
         deleted: false,
+        sealed: None,
     };
     let document = message_document(&message, None);
     assert_eq!(
@@ -141,6 +144,23 @@ fn members_messages_events_and_attachments_round_trip() {
         &vec![Bson::from("hello"), Bson::from("world")]
     );
     assert_eq!(super::message(&document).expect("message"), message);
+    let sealed = MessageRecord {
+        body: String::new(),
+        sealed: Some(crate::store::Sealed {
+            sender_device_key_id: "d1".into(),
+            envelopes: vec![crate::store::Envelope {
+                device_key_id: "d2".into(),
+                ciphertext: "AAEC".into(),
+            }],
+        }),
+        ..message.clone()
+    };
+    let document = message_document(&sealed, None);
+    assert!(
+        document.get_str("sealed").is_ok(),
+        "kept as opaque JSON text"
+    );
+    assert_eq!(super::message(&document).expect("sealed message"), sealed);
     let tombstone = message_document(
         &MessageRecord {
             body: String::new(),

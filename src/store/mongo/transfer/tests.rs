@@ -7,7 +7,8 @@ use serde_json::json;
 use super::*;
 use crate::store::mongo::codec::{self, tests::at, tests::sample_user};
 use crate::store::{
-    AttachmentRecord, ConversationKind, ConversationRecord, MemberRecord, MemberRole, MessageRecord,
+    AttachmentRecord, ConversationKind, ConversationRecord, DeviceKeyRecord, Envelope,
+    MemberRecord, MemberRole, MessageRecord, Sealed,
 };
 
 /// `document` without the fields an import adds later or generates.
@@ -52,6 +53,7 @@ fn conversations_members_messages_and_attachments_round_trip() {
         last_seq: 4,
         last_activity_at: at(2),
         last_message_id: None,
+        encrypted_at: None,
     };
     let row = round_trip(
         Table::Conversations,
@@ -61,6 +63,7 @@ fn conversations_members_messages_and_attachments_round_trip() {
     let direct = ConversationRecord {
         kind: ConversationKind::Direct,
         title: None,
+        encrypted_at: Some(at(3)),
         ..group
     };
     let row = round_trip(
@@ -68,6 +71,7 @@ fn conversations_members_messages_and_attachments_round_trip() {
         codec::conversation_document(&direct, Some("a:b")),
     );
     assert_eq!(row["direct_key"], json!("a:b"));
+    assert_eq!(row["encrypted_at"], json!(at(3).timestamp_millis()));
 
     let member = MemberRecord {
         conversation_id: "c".into(),
@@ -89,9 +93,40 @@ fn conversations_members_messages_and_attachments_round_trip() {
         created_at: at(4),
         edited_at: None,
         deleted: false,
+        sealed: None,
     };
     let row = round_trip(Table::Messages, codec::message_document(&message, None));
     assert_eq!(row["deleted_at"], json!(null));
+    let sealed = MessageRecord {
+        body: String::new(),
+        sealed: Some(Sealed {
+            sender_device_key_id: "d1".into(),
+            envelopes: vec![Envelope {
+                device_key_id: "d2".into(),
+                ciphertext: "AAEC".into(),
+            }],
+        }),
+        ..message
+    };
+    let row = round_trip(Table::Messages, codec::message_document(&sealed, None));
+    assert_eq!(
+        row["sealed"],
+        json!(sealed.sealed.as_ref().map(Sealed::to_json)),
+        "the same JSON text SQLite keeps"
+    );
+
+    let key = DeviceKeyRecord {
+        id: "d1".into(),
+        user_id: "u".into(),
+        identity_key: "aWQ=".into(),
+        encryption_key: "ZWs=".into(),
+        signature: "c2ln".into(),
+        label: None,
+        created_at: at(6),
+        revoked_at: Some(at(7)),
+    };
+    let row = round_trip(Table::DeviceKeys, codec::device_key_document(&key));
+    assert_eq!(row["revoked_at"], json!(at(7).timestamp_millis()));
 
     let attachment = AttachmentRecord {
         id: "a".into(),
