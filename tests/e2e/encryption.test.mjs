@@ -11,8 +11,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
-import { PASSWORD, befriend, drawPng, filesUnder, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
+import {
+  PASSWORD, befriend, drawPng, filesUnder, launchBrowser, messageWith, person, screenshot, startServer, switchableSocket,
+} from './harness.mjs';
 
 let server;
 let browser;
@@ -113,7 +116,12 @@ function leaks(haystacks, needles) {
 
 test('encrypted direct chat: lock, safety number, live messages and an image both ways, nothing readable on the server', async () => {
   const alice = await person(browser, server.base, 'alice');
-  const bob = await person(browser, server.base, 'bob');
+  let bobsLink;
+  const bob = await person(browser, server.base, 'bob', {
+    beforeLoad: async (context) => {
+      bobsLink = await switchableSocket(context);
+    },
+  });
   await befriend(alice, bob);
 
   await alice.page.locator('[data-testid="friend-list"] [data-username="bob"]').getByTestId('message').click();
@@ -166,12 +174,8 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
     await viewer.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="image-preview"][data-encrypted="true"]')]
       .some((img) => img.complete && img.naturalWidth === 480 && img.src.startsWith('blob:')));
   }
-  const bobsCopy = await bob.page.locator('[data-testid="image-preview"][data-encrypted="true"]').evaluate(async (img) => {
-    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
-    return { alt: img.alt, base64: btoa(String.fromCharCode(...bytes)) };
-  });
-  assert.equal(bobsCopy.alt, IMAGE_NAME, 'the real file name came inside the sealed message');
-  assert.ok(Buffer.from(bobsCopy.base64, 'base64').equals(png), 'Bob decrypted exactly the bytes Alice chose');
+  assert.equal(await bob.page.getByTestId('image-preview').getAttribute('alt'), IMAGE_NAME,
+    'the real file name came inside the sealed message');
   await bob.page.getByTestId('image-preview').click();
   await bob.page.getByTestId('full-image').waitFor();
   assert.equal(await bob.page.getByTestId('full-image').evaluate(async (img) => {
@@ -179,10 +183,19 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
     return img.naturalWidth;
   }), 480);
   await screenshot(bob.page, 'e2e-01-bob-encrypted-chat');
+  // Saving it gives exactly the bytes Alice chose, under their real name.
+  const [download] = await Promise.all([
+    bob.page.waitForEvent('download'),
+    bob.page.getByTestId('image-viewer').getByRole('link', { name: 'Download' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), IMAGE_NAME);
+  assert.ok(readFileSync(await download.path()).equals(png), 'Bob decrypted exactly the bytes Alice sent');
   await bob.page.keyboard.press('Escape');
 
   // Bob signs in on a second device: Alice's chat announces the new key,
-  // and the safety number changes.
+  // and the safety number changes. Bob's laptop is offline meanwhile, so it
+  // misses the news of its own new sibling.
+  await bobsLink.cut();
   const bobPhone = await signIn('bob');
   await alice.page.getByTestId('key-change-notice').filter({ hasText: "Bob's security key changed" }).waitFor();
   await screenshot(alice.page, 'e2e-02-alice-key-change');
@@ -198,9 +211,20 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   assert.equal(await messageWith(bobPhone.page, SECRETS.aliceFirst).count(), 0);
   assert.equal(await safetyNumberOf(bobPhone.page), newNumber);
   // Bob's laptop still has the old device list: the server refuses its
-  // envelopes, the app fetches the keys again and seals once more.
+  // envelopes, the app fetches the keys again and seals once more (HTTP
+  // works while its live link is cut).
+  const sends = [];
+  bob.page.on('response', async (response) => {
+    if (response.request().postData()?.includes('mutation Send(')) sends.push(await response.json().catch(() => null));
+  });
   await send(bob.page, SECRETS.bobRetry);
-  for (const viewer of [alice, bob, bobPhone]) await messageWith(viewer.page, SECRETS.bobRetry).waitFor();
+  await messageWith(bob.page, SECRETS.bobRetry).waitFor();
+  bobsLink.restore();
+  for (const viewer of [alice, bobPhone]) await messageWith(viewer.page, SECRETS.bobRetry).waitFor();
+  assert.equal(sends.length, 2, 'sealed twice');
+  assert.equal(sends[0]?.errors?.[0]?.extensions?.field, 'envelopes');
+  assert.ok(sends[1]?.data?.sendMessage?.id);
+  await bob.page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor({ timeout: 30_000 });
   assert.equal(await messageWith(bob.page, SECRETS.bobRetry).count(), 1);
   await screenshot(bobPhone.page, 'e2e-03-bob-phone');
 
