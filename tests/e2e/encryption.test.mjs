@@ -39,6 +39,7 @@ const SECRETS = {
   bobReply: `Bring the blue notebook please ${tag}`,
   afterPhone: `Only devices from now on can read this ${tag}`,
   bobRetry: `Sent from the laptop after the phone joined ${tag}`,
+  offline: `Typed on a train without signal ${tag}`,
 };
 const IMAGE_NAME = `mill-map-${tag}.png`;
 const IMAGE_MARKER = `IMAGE-MARKER-${tag}-do-not-leak`;
@@ -105,6 +106,10 @@ const send = async (page, text) => {
   await page.getByTestId('composer-input').press('Enter');
 };
 
+/** The whole message (with its actions) whose own text, not a quote, has `text`. */
+const bubble = (page, text) => page.getByTestId('timeline').getByTestId('message')
+  .filter({ has: page.getByTestId('message-body').filter({ hasText: text }) });
+
 /** Where any of `needles` occurs in `haystacks` ([{ path, bytes }]). */
 function leaks(haystacks, needles) {
   const found = [];
@@ -154,11 +159,13 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   // Messages both ways, live.
   await send(alice.page, SECRETS.aliceFirst);
   await messageWith(bob.page, SECRETS.aliceFirst).waitFor();
+  // A reply: the quote is decrypted too (the server only knows which message).
+  await bubble(bob.page, SECRETS.aliceFirst).getByTestId('reply').click();
   await send(bob.page, SECRETS.bobReply);
   await messageWith(alice.page, SECRETS.bobReply).waitFor();
+  await bubble(alice.page, SECRETS.bobReply).getByTestId('reply-quote').filter({ hasText: SECRETS.aliceFirst }).waitFor();
   // The server refuses edits of encrypted messages, so the app offers none.
-  const aliceBubble = alice.page.getByTestId('timeline').getByTestId('message')
-    .filter({ has: alice.page.getByTestId('message-body').filter({ hasText: SECRETS.aliceFirst }) });
+  const aliceBubble = bubble(alice.page, SECRETS.aliceFirst);
   assert.equal(await aliceBubble.getAttribute('data-encrypted'), 'true');
   assert.equal(await aliceBubble.getByTestId('edit').count(), 0);
   assert.equal(await aliceBubble.getByTestId('delete').count(), 1);
@@ -228,26 +235,46 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   assert.equal(await messageWith(bob.page, SECRETS.bobRetry).count(), 1);
   await screenshot(bobPhone.page, 'e2e-03-bob-phone');
 
+  // Offline, the message waits in the outbox (sealed when it goes), then goes once.
+  await alice.context.setOffline(true);
+  await send(alice.page, SECRETS.offline);
+  await bubble(alice.page, SECRETS.offline).getByTestId('pending').waitFor();
+  await alice.context.setOffline(false);
+  for (const viewer of [bob, bobPhone]) await messageWith(viewer.page, SECRETS.offline).waitFor({ timeout: 30_000 });
+  await bubble(alice.page, SECRETS.offline).getByTestId('pending').waitFor({ state: 'detached', timeout: 30_000 });
+  for (const viewer of [alice, bob, bobPhone]) assert.equal(await messageWith(viewer.page, SECRETS.offline).count(), 1);
+
+  // A reload is the same device (keys from IndexedDB): the history opens again.
+  await alice.page.reload();
+  await alice.page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
+  for (const text of [SECRETS.aliceFirst, SECRETS.bobReply, SECRETS.offline]) await messageWith(alice.page, text).waitFor();
+  await alice.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="image-preview"][data-encrypted="true"]')]
+    .some((img) => img.complete && img.naturalWidth === 480));
+  await alice.page.getByTestId('key-change-notice').waitFor();
+
   // The API: encrypted, no body, ciphertext per device, opaque attachment.
   const { login } = await gql(
     'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
     { input: { login: 'alice', password: PASSWORD } },
   );
-  const data = await gql(`query($id: ID!) { conversation(id: $id) { encrypted messages(last: 20) { nodes {
+  const data = await gql(`query($id: ID!) { conversation(id: $id) { encrypted
+      members { user { username deviceKeys { id } } } messages(last: 20) { nodes {
       body encrypted senderDeviceKey { id } envelopes { deviceKeyId ciphertext }
       attachments { fileName contentType thumbnailUrl encrypted } } } } }`, { id: conversationId }, login.accessToken);
   assert.equal(data.conversation.encrypted, true);
+  const devices = Object.fromEntries(data.conversation.members.map(({ user }) => [user.username, user.deviceKeys.length]));
+  assert.deepEqual(devices, { alice: 1, bob: 2 }, 'sign-in and reload re-register the same key');
   const nodes = data.conversation.messages.nodes;
   assert.equal(nodes[0].body, PLAIN);
   assert.equal(nodes[0].encrypted, false);
   const sealed = nodes.slice(1);
-  assert.equal(sealed.length, 5);
+  assert.equal(sealed.length, 6);
   for (const message of sealed) {
     assert.equal(message.encrypted, true);
     assert.equal(message.body, '');
     assert.ok(message.senderDeviceKey?.id);
   }
-  assert.deepEqual(sealed.map((message) => message.envelopes.length), [2, 2, 2, 3, 3], 'one envelope per device of both');
+  assert.deepEqual(sealed.map((message) => message.envelopes.length), [2, 2, 2, 3, 3, 3], 'one envelope per device of both');
   const [attachment] = sealed[2].attachments;
   assert.deepEqual(attachment, { fileName: 'encrypted.bin', contentType: 'application/octet-stream', thumbnailUrl: null, encrypted: true });
 
@@ -258,7 +285,7 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   const running = scan();
   assert.ok(leaks(running, [PLAIN]).length > 0, 'the scan finds the plain message');
   assert.ok(running.some((file) => file.path.includes('realtalk.db')), 'the database is scanned');
-  assert.ok(server.logs().length > 0, 'the logs are scanned');
+  assert.ok(server.logs().includes('device key registered'), 'the scan sees what the server logs');
   assert.deepEqual(leaks(running, needles), []);
   await server.stop(); // checkpoints the WAL into the database
   assert.deepEqual(leaks(scan(), needles), []);
