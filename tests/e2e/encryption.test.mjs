@@ -43,6 +43,8 @@ const SECRETS = {
 };
 const IMAGE_NAME = `mill-map-${tag}.png`;
 const IMAGE_MARKER = `IMAGE-MARKER-${tag}-do-not-leak`;
+const NOTE_NAME = `packing-list-${tag}.txt`;
+const NOTE_TEXT = `Rope, lantern, the second key ${tag}`;
 
 function crc32(bytes) {
   let crc = 0xffffffff;
@@ -198,6 +200,14 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   assert.equal(download.suggestedFilename(), IMAGE_NAME);
   assert.ok(readFileSync(await download.path()).equals(png), 'Bob decrypted exactly the bytes Alice sent');
   await bob.page.keyboard.press('Escape');
+  // Any other file: decrypted when Bob saves it.
+  await bob.page.getByTestId('file-input').setInputFiles({ name: NOTE_NAME, mimeType: 'text/plain', buffer: Buffer.from(NOTE_TEXT) });
+  await bob.page.locator('[data-testid="upload-chip"][data-uploaded="true"]').waitFor();
+  await bob.page.getByTestId('send').click();
+  const note = alice.page.getByTestId('timeline').getByTestId('encrypted-file').filter({ hasText: NOTE_NAME });
+  const [saved] = await Promise.all([alice.page.waitForEvent('download'), note.click()]);
+  assert.equal(saved.suggestedFilename(), NOTE_NAME);
+  assert.equal(readFileSync(await saved.path(), 'utf8'), NOTE_TEXT);
 
   // Bob signs in on a second device: Alice's chat announces the new key,
   // and the safety number changes. Bob's laptop is offline meanwhile, so it
@@ -268,19 +278,19 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   assert.equal(nodes[0].body, PLAIN);
   assert.equal(nodes[0].encrypted, false);
   const sealed = nodes.slice(1);
-  assert.equal(sealed.length, 6);
+  assert.equal(sealed.length, 7);
   for (const message of sealed) {
     assert.equal(message.encrypted, true);
     assert.equal(message.body, '');
     assert.ok(message.senderDeviceKey?.id);
   }
-  assert.deepEqual(sealed.map((message) => message.envelopes.length), [2, 2, 2, 3, 3, 3], 'one envelope per device of both');
+  assert.deepEqual(sealed.map((message) => message.envelopes.length), [2, 2, 2, 2, 3, 3, 3], 'one envelope per device of both');
   const [attachment] = sealed[2].attachments;
   assert.deepEqual(attachment, { fileName: 'encrypted.bin', contentType: 'application/octet-stream', thumbnailUrl: null, encrypted: true });
 
   // The server's disk and logs: not one of the secrets. (The plain message
   // before encryption is there: the scan does see stored text.)
-  const needles = [...Object.values(SECRETS), IMAGE_MARKER, IMAGE_NAME];
+  const needles = [...Object.values(SECRETS), IMAGE_MARKER, IMAGE_NAME, NOTE_NAME, NOTE_TEXT];
   const scan = () => [...filesUnder(server.dataDir), { path: 'server logs', bytes: server.logs() }];
   const running = scan();
   assert.ok(leaks(running, [PLAIN]).length > 0, 'the scan finds the plain message');

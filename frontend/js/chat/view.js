@@ -11,7 +11,7 @@
 import { icon } from '../icons.js';
 import { avatar, h, isOnline, presenceDot, replace, toast } from '../dom.js';
 import { currentUser } from '../auth/session.js';
-import { live } from '../live.js';
+import { live, onReconnect } from '../live.js';
 import {
   conversationName, getConversation, onConversationsChange, otherMember, putConversation, setOpenConversation,
 } from '../conversations/store.js';
@@ -201,6 +201,10 @@ export function mountChat(container, conversationId, { onBack }) {
       }
     };
     cleanups.push(onConversationsChange(followStore));
+    // Key changes announced while the link was down: compare again.
+    cleanups.push(onReconnect(() => {
+      if (isEncrypted() && partner) conversationKeys(conversationId, { fresh: true }).catch(() => {});
+    }));
     followStore(); // whatever changed while the history was being opened
     composer.focus();
     markRead();

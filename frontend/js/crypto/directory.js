@@ -12,12 +12,15 @@
 
 import { request } from '../graphql.js';
 import { currentUser } from '../auth/session.js';
+import { onReconnect } from '../live.js';
 import { DEVICE_KEY_FIELDS } from './device.js';
 import { verifyDeviceKey } from './keys.js';
 import { noteKeys } from './known-keys.js';
 
 const cache = new Map();
 const listeners = new Set();
+// A DEVICE_KEYS_CHANGED may have been missed while the link was down.
+onReconnect(() => cache.clear());
 
 /** `listener({ conversationId, partner, changes })` when a partner's keys changed. */
 export function onKeyChange(listener) {
