@@ -93,11 +93,12 @@ async function signIn(username) {
   return { username, context, page, problems };
 }
 
-async function safetyNumberOf(page) {
+async function safetyNumberOf(page, shot = null) {
   await page.getByTestId('chat-lock').click();
   const number = page.getByTestId('safety-dialog').getByTestId('safety-number');
   await number.waitFor();
   const text = await number.getAttribute('data-number');
+  if (shot) await screenshot(page, shot);
   await page.keyboard.press('Escape');
   await page.getByTestId('safety-dialog').waitFor({ state: 'detached' });
   return text;
@@ -153,7 +154,7 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   }
 
   // The same safety number on both sides: 12 groups of 5 digits.
-  const aliceNumber = await safetyNumberOf(alice.page);
+  const aliceNumber = await safetyNumberOf(alice.page, 'e2e-00-alice-safety-number');
   const bobNumber = await safetyNumberOf(bob.page);
   assert.match(aliceNumber, /^\d{5}( \d{5}){11}$/);
   assert.equal(aliceNumber, bobNumber);
