@@ -397,6 +397,53 @@ async fn notifications_tell_about_requests_and_group_changes() {
 }
 
 #[tokio::test]
+async fn ending_a_friendship_is_told_to_both_sides() {
+    let server = server().await;
+    let (amy, bea) = (server.register("amy").await, server.register("bea").await);
+    server.befriend(&amy, &bea).await;
+    let query = "subscription { notifications { kind user { id friendship } } }";
+    let mut amy_socket = WsClient::connect(server.addr).await;
+    amy_socket.init(&amy.access_token).await;
+    amy_socket.subscribe("n", query, json!({})).await;
+    amy_socket.settle("q").await;
+    let mut bea_socket = WsClient::connect(server.addr).await;
+    bea_socket.init(&bea.access_token).await;
+    bea_socket.subscribe("n", query, json!({})).await;
+    bea_socket.settle("q").await;
+
+    let removed = server
+        .gql(
+            Some(&bea.access_token),
+            "mutation($u: ID!) { removeFriend(userId: $u) }",
+            json!({ "u": amy.id }),
+        )
+        .await;
+    assert_no_errors(&removed);
+    for (socket, other) in [(&mut amy_socket, &bea), (&mut bea_socket, &amy)] {
+        let told = socket.next_payload("n").await;
+        let notification = &told["data"]["notifications"];
+        assert_eq!(notification["kind"], "FRIEND_REMOVED", "{told}");
+        assert_eq!(notification["user"]["id"], other.id.as_str());
+        assert_eq!(notification["user"]["friendship"], "NONE");
+    }
+    // Removing again changes nothing and tells nobody.
+    let again = server
+        .gql(
+            Some(&bea.access_token),
+            "mutation($u: ID!) { removeFriend(userId: $u) }",
+            json!({ "u": amy.id }),
+        )
+        .await;
+    assert_eq!(again["data"]["removeFriend"], false, "{again}");
+    server.befriend(&amy, &bea).await;
+    let next = amy_socket.next_payload("n").await;
+    assert_eq!(
+        next["data"]["notifications"]["kind"], "FRIEND_REQUEST_ACCEPTED",
+        "the next notice is the new friendship, not a second removal"
+    );
+}
+
+#[tokio::test]
 async fn logout_closes_the_sessions_sockets_with_4403() {
     let server = server().await;
     let amy = server.register("amy").await;

@@ -11,6 +11,8 @@ use crate::store::{MessageEventRecord, MessageRecord};
 pub enum NotificationKind {
     FriendRequestReceived,
     FriendRequestAccepted,
+    /// A friendship ended (told to both; `user` is the other person).
+    FriendRemoved,
     AddedToGroup,
     RemovedFromGroup,
     GroupUpdated,

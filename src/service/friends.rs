@@ -155,11 +155,29 @@ impl FriendService {
     }
 
     /// Ends a friendship; `false` when there was none.
+    /// Ends a friendship; both sides' apps hear of it (FRIEND_REMOVED, with
+    /// the other person as `user`), so lists and presence stop showing it.
     pub async fn remove_friend(&self, viewer: &Viewer, user_id: &str) -> AppResult<bool> {
         let other = self.other_user(viewer, user_id, "userId").await?;
-        self.store
+        let removed = self
+            .store
             .remove_friendship(&viewer.user_id, &other.id)
-            .await
+            .await?;
+        if removed {
+            for (recipient, about) in [(&other.id, &viewer.user_id), (&viewer.user_id, &other.id)] {
+                self.bus
+                    .publish(BusEvent::Notification {
+                        recipient_id: recipient.clone(),
+                        kind: NotificationKind::FriendRemoved,
+                        friend_request_id: None,
+                        conversation_id: None,
+                        user_id: Some(about.clone()),
+                        at: Utc::now(),
+                    })
+                    .await;
+            }
+        }
+        Ok(removed)
     }
 
     /// Blocks a user: ends the friendship and pending requests between them.

@@ -45,13 +45,14 @@ export function friendsChanged() {
   for (const listener of listeners) listener();
 }
 
-/** Follows friend-request notifications; returns a function that stops. */
+/** Follows friend-request and friend-removed notifications; returns a function that stops. */
 export function followFriends() {
   const stops = [
     live.subscribe({
       query: 'subscription FriendNotices { notifications { kind friendRequest { id } } }',
       next: (data) => {
-        if (data.notifications.kind.startsWith('FRIEND_REQUEST')) friendsChanged();
+        const { kind } = data.notifications;
+        if (kind.startsWith('FRIEND_REQUEST') || kind === 'FRIEND_REMOVED') friendsChanged();
       },
     }),
     onReconnect(friendsChanged),

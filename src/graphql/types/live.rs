@@ -68,6 +68,7 @@ impl PresenceEvent {
 pub enum NotificationKind {
     FriendRequestReceived,
     FriendRequestAccepted,
+    FriendRemoved,
     AddedToGroup,
     RemovedFromGroup,
     GroupUpdated,
@@ -107,7 +108,7 @@ impl Notification {
         Ok(conversation.map(Conversation))
     }
 
-    /// DEVICE_KEYS_CHANGED: whose device keys changed (`conversation` is an encrypted direct conversation with them).
+    /// DEVICE_KEYS_CHANGED: whose device keys changed (`conversation` is an encrypted direct conversation with them). FRIEND_REMOVED: the former friend.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = &self.0.user_id else {
             return Ok(None);
