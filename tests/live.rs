@@ -397,6 +397,66 @@ async fn notifications_tell_about_requests_and_group_changes() {
 }
 
 #[tokio::test]
+async fn read_markers_reach_the_others_when_they_move_forward() {
+    let server = server().await;
+    let (amy, members, group) = server.group_of("rm", 1).await;
+    let bea = &members[0];
+    for n in 1..=3 {
+        server.send_ok(bea, &group, &format!("message {n}")).await;
+    }
+    let query = "subscription($c: ID!) { readMarkers(conversationId: $c) { conversationId lastReadSeq user { id } } }";
+    let mut bea_socket = WsClient::connect(server.addr).await;
+    bea_socket.init(&bea.access_token).await;
+    bea_socket
+        .subscribe("r", query, json!({ "c": group }))
+        .await;
+    bea_socket.settle("q").await;
+    let mut amy_socket = WsClient::connect(server.addr).await;
+    amy_socket.init(&amy.access_token).await;
+    amy_socket
+        .subscribe("r", query, json!({ "c": group }))
+        .await;
+    amy_socket.settle("q").await;
+
+    let mark = |seq: i64| {
+        server.gql(
+            Some(&amy.access_token),
+            "mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, seq: $s) { id } }",
+            json!({ "c": group, "s": seq }),
+        )
+    };
+    assert_no_errors(&mark(2).await);
+    let moved = bea_socket.next_payload("r").await;
+    assert_eq!(
+        moved["data"]["readMarkers"],
+        json!({ "conversationId": group, "lastReadSeq": 2, "user": { "id": amy.id } })
+    );
+    // Backwards or in place: the marker does not move, nobody is told; the
+    // next event Bea sees is the next real move (clamped to the last seq).
+    assert_no_errors(&mark(1).await);
+    assert_no_errors(&mark(2).await);
+    assert_no_errors(&mark(99).await);
+    let next = bea_socket.next_payload("r").await;
+    assert_eq!(next["data"]["readMarkers"]["lastReadSeq"], 3);
+    // Bea's own marker goes to Amy, and Amy never hears of her own.
+    assert_no_errors(
+        &server
+            .gql(
+                Some(&bea.access_token),
+                "mutation($c: ID!) { markRead(conversationId: $c, seq: 1) { id } }",
+                json!({ "c": group }),
+            )
+            .await,
+    );
+    let from_bea = amy_socket.next_payload("r").await;
+    assert_eq!(
+        from_bea["data"]["readMarkers"]["user"]["id"],
+        bea.id.as_str()
+    );
+    assert_eq!(from_bea["data"]["readMarkers"]["lastReadSeq"], 1);
+}
+
+#[tokio::test]
 async fn ending_a_friendship_is_told_to_both_sides() {
     let server = server().await;
     let (amy, bea) = (server.register("amy").await, server.register("bea").await);

@@ -37,6 +37,13 @@ pub enum BusEvent {
         user_id: String,
         typing: bool,
     },
+    /// A member's read marker moved forward. Never published for a marker
+    /// that stayed where it was.
+    ReadMarker {
+        conversation_id: String,
+        user_id: String,
+        last_read_seq: i64,
+    },
     /// A user came online or went offline (everywhere).
     Presence {
         user_id: String,
@@ -72,7 +79,7 @@ pub enum BusEvent {
 /// Where an event is delivered on a node.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Message, typing and membership events of one conversation.
+    /// Message, typing, read-marker and membership events of one conversation.
     Conversation(String),
     /// Notifications, membership changes and revocations of one user.
     User(String),
@@ -88,6 +95,9 @@ impl BusEvent {
                 vec![Topic::Conversation(event.conversation_id.clone())]
             }
             BusEvent::Typing {
+                conversation_id, ..
+            } => vec![Topic::Conversation(conversation_id.clone())],
+            BusEvent::ReadMarker {
                 conversation_id, ..
             } => vec![Topic::Conversation(conversation_id.clone())],
             BusEvent::Presence { .. } => vec![Topic::Presence],
@@ -109,6 +119,7 @@ impl BusEvent {
         match self {
             BusEvent::Message { .. } => "message",
             BusEvent::Typing { .. } => "typing",
+            BusEvent::ReadMarker { .. } => "read_marker",
             BusEvent::Presence { .. } => "presence",
             BusEvent::Notification { .. } => "notification",
             BusEvent::Membership { .. } => "membership",

@@ -372,11 +372,21 @@ impl ConversationService {
         if seq < 0 {
             return Err(AppError::bad_input("seq", "seq must not be negative"));
         }
-        let (conversation, _) = self.membership(viewer, conversation_id).await?;
-        self.store
+        let (conversation, before) = self.membership(viewer, conversation_id).await?;
+        let after = self
+            .store
             .mark_read(conversation_id, &viewer.user_id, seq)
             .await?
             .ok_or_else(|| AppError::not_found("conversation not found"))?;
+        if after.last_read_seq > before.last_read_seq {
+            self.bus
+                .publish(BusEvent::ReadMarker {
+                    conversation_id: conversation.id.clone(),
+                    user_id: viewer.user_id.clone(),
+                    last_read_seq: after.last_read_seq,
+                })
+                .await;
+        }
         Ok(conversation)
     }
 

@@ -48,6 +48,13 @@ pub struct TypingChange {
 }
 
 #[derive(Debug, Clone)]
+pub struct ReadMarkerChange {
+    pub conversation_id: String,
+    pub user_id: String,
+    pub last_read_seq: i64,
+}
+
+#[derive(Debug, Clone)]
 pub struct PresenceChange {
     pub user_id: String,
     pub online: bool,
@@ -311,6 +318,41 @@ impl LiveService {
                             };
                         }
                     }
+                }
+            }
+        }))
+    }
+
+    /// Others' read markers in one conversation as they move forward (read
+    /// receipts without polling). Ends when the viewer leaves the group.
+    pub async fn read_markers(
+        &self,
+        viewer: &Viewer,
+        conversation_id: String,
+    ) -> AppResult<BoxStream<'static, ReadMarkerChange>> {
+        let mut live = self
+            .bus
+            .subscribe(Topic::Conversation(conversation_id.clone()));
+        self.conversations
+            .membership(viewer, &conversation_id)
+            .await?;
+        let user_id = viewer.user_id.clone();
+        Ok(Box::pin(stream! {
+            loop {
+                match live.recv().await {
+                    Ok(event) => match event.as_ref() {
+                        BusEvent::ReadMarker { conversation_id, user_id: who, last_read_seq } if *who != user_id => {
+                            yield ReadMarkerChange {
+                                conversation_id: conversation_id.clone(),
+                                user_id: who.clone(),
+                                last_read_seq: *last_read_seq,
+                            };
+                        }
+                        BusEvent::Membership { user_id: who, joined: false, .. } if *who == user_id => break,
+                        _ => {}
+                    },
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
                 }
             }
         }))

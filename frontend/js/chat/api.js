@@ -48,6 +48,9 @@ export const MESSAGE_EVENTS = `subscription Messages($id: ID!, $after: Int, $dev
 export const TYPING_EVENTS = `subscription Typing($id: ID!) {
   typing(conversationId: $id) { conversationId typing user { id displayName } } }`;
 
+export const READ_MARKER_EVENTS = `subscription ReadMarkers($id: ID!) {
+  readMarkers(conversationId: $id) { conversationId lastReadSeq user { id } } }`;
+
 export async function sendMessage(input) {
   const data = await request(
     `mutation Send($input: SendMessageInput!, $device: ID) { sendMessage(input: $input) { ${MESSAGE_FIELDS} } }`,

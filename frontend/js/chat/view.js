@@ -28,7 +28,6 @@ import { openEncryptDialog, openSafetyDialog } from './security.js';
 import { Timeline } from './timeline.js';
 
 const TYPING_SHOWN_MS = 6_000;
-const MEMBERS_REFRESH_MS = 8_000;
 
 /** The lock (opens the safety number) or, not encrypted yet, the switch. */
 function encryptionControl(conversation) {
@@ -265,13 +264,25 @@ export function mountChat(container, conversationId, { onBack }) {
         // offline: the next tick tries again
       }
     };
-    const membersTimer = setInterval(refreshMembers, MEMBERS_REFRESH_MS);
+    // Others' read markers arrive live; after a reconnect (events may have
+    // been missed meanwhile) the members are read again.
+    cleanups.push(live.subscribe({
+      query: api.READ_MARKER_EVENTS,
+      variables: () => ({ id: conversationId }),
+      next: (data) => {
+        const { user, lastReadSeq } = data.readMarkers;
+        const member = members.find((entry) => entry.user.id === user.id);
+        if (!member || member.lastReadSeq >= lastReadSeq) return;
+        members = members.map((entry) => (entry === member ? { ...entry, lastReadSeq } : entry));
+        timeline.showReadMarkers(members);
+      },
+    }));
+    cleanups.push(onReconnect(refreshMembers));
     const onVisible = () => markRead();
     const onScroll = () => markRead();
     document.addEventListener('visibilitychange', onVisible);
     timeline.element.addEventListener('scroll', onScroll, { passive: true });
     cleanups.push(() => {
-      clearInterval(membersTimer);
       document.removeEventListener('visibilitychange', onVisible);
       timeline.stop();
       composer.stopTyping();

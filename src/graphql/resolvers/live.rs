@@ -6,7 +6,9 @@ use futures_util::Stream;
 use futures_util::StreamExt as _;
 
 use crate::graphql::context;
-use crate::graphql::types::{MessageEvent, Notification, PresenceEvent, TypingEvent};
+use crate::graphql::types::{
+    MessageEvent, Notification, PresenceEvent, ReadMarkerEvent, TypingEvent,
+};
 
 #[derive(Default)]
 pub struct Subscription;
@@ -43,6 +45,20 @@ impl Subscription {
             .typing(viewer, conversation_id.0)
             .await?;
         Ok(stream.map(TypingEvent))
+    }
+
+    /// Others' read markers in a conversation, each time one moves forward.
+    async fn read_markers(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = ReadMarkerEvent> + use<>> {
+        let viewer = context::viewer(ctx).await?;
+        let stream = context::services(ctx)?
+            .live
+            .read_markers(viewer, conversation_id.0)
+            .await?;
+        Ok(stream.map(ReadMarkerEvent))
     }
 
     /// Online/offline changes of the viewer's friends and of members of the viewer's conversations.

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::{Conversation, FriendRequest, Message, MessageEventKind, User, load_user};
 use crate::graphql::context;
-use crate::service::live::{LiveMessageEvent, NotificationRecord, PresenceChange, TypingChange};
+use crate::service::live::{
+    LiveMessageEvent, NotificationRecord, PresenceChange, ReadMarkerChange, TypingChange,
+};
 
 pub struct MessageEvent(pub LiveMessageEvent);
 
@@ -43,6 +45,24 @@ impl TypingEvent {
 
     async fn typing(&self) -> bool {
         self.0.typing
+    }
+}
+
+pub struct ReadMarkerEvent(pub ReadMarkerChange);
+
+#[Object]
+impl ReadMarkerEvent {
+    async fn conversation_id(&self) -> ID {
+        ID(self.0.conversation_id.clone())
+    }
+
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        load_user(ctx, &self.0.user_id).await
+    }
+
+    /// The seq this member has now read up to (as Member.lastReadSeq).
+    async fn last_read_seq(&self) -> i64 {
+        self.0.last_read_seq
     }
 }
 

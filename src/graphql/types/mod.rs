@@ -13,7 +13,9 @@ pub use conversation::{
 };
 pub use encryption::{DeviceKey, Envelope, EnvelopeInput, RegisterDeviceKeyInput};
 pub use friends::{FriendRequest, FriendRequestStatus};
-pub use live::{MessageEvent, Notification, NotificationKind, PresenceEvent, TypingEvent};
+pub use live::{
+    MessageEvent, Notification, NotificationKind, PresenceEvent, ReadMarkerEvent, TypingEvent,
+};
 pub use message::{
     Attachment, Message, MessageConnection, MessageEventKind, PageInfo, messages_page,
 };
