@@ -16,7 +16,7 @@ export const DEVICE_KEY_FIELDS = 'id userId identityKey encryptionKey signature'
  */
 export const MESSAGE_FIELDS = `id conversationId seq body clientId createdAt editedAt deleted encrypted
   author { id username displayName avatarUrl }
-  senderDeviceKey { ${DEVICE_KEY_FIELDS} }
+  senderDeviceKey { ${DEVICE_KEY_FIELDS} revokedAt }
   envelopes(deviceKeyId: $device) { deviceKeyId ciphertext }
   replyTo { id deleted encrypted body author { id displayName } }
   attachments { ${ATTACHMENT_FIELDS} }

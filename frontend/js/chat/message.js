@@ -151,10 +151,12 @@ function actionBar(message, mine, actions) {
  * (groups) adds the author's avatar and name to others' messages.
  */
 export function renderMessage(message, { mine, showAuthor, actions }) {
+  // Opened, but sealed by a device outside the safety number (crypto/trust.js).
+  const warning = message.deleted ? null : message.senderWarning;
   const classes = ['message', mine ? 'mine' : 'theirs', message.pending ? 'pending' : '', message.deleted ? 'deleted' : '',
-    message.sealed && !message.deleted ? 'sealed' : ''];
+    message.sealed && !message.deleted ? 'sealed' : '', warning ? `untrusted untrusted-${message.senderTrust}` : ''];
   const body = message.deleted ? 'This message was deleted' : message.body;
-  const label = body || (message.deleted ? '' : message.sealed) || '';
+  const label = `${body || (message.deleted ? '' : message.sealed) || ''}${warning ? `. Warning: ${warning}` : ''}`;
   const meta = h('div', { class: 'message-meta' },
     h('time', { datetime: message.createdAt }, formatTime(message.createdAt)),
     message.editedAt && !message.deleted ? h('span', { data: { testid: 'edited' } }, 'edited') : null,
@@ -163,7 +165,14 @@ export function renderMessage(message, { mine, showAuthor, actions }) {
     class: classes.filter(Boolean).join(' '),
     tabindex: '-1',
     aria: { label: `${message.author.displayName}: ${label}` },
-    data: { testid: 'message', messageId: message.id ?? '', clientId: message.clientId ?? '', seq: message.seq ?? '', encrypted: String(Boolean(message.encrypted)) },
+    data: {
+      testid: 'message',
+      messageId: message.id ?? '',
+      clientId: message.clientId ?? '',
+      seq: message.seq ?? '',
+      encrypted: String(Boolean(message.encrypted)),
+      senderTrust: message.senderTrust ?? '',
+    },
   },
     // Avatars tell people apart in groups; a direct chat has only one other.
     !mine && showAuthor ? avatar(message.author, 'sm') : null,
@@ -176,6 +185,7 @@ export function renderMessage(message, { mine, showAuthor, actions }) {
         ? h('div', { class: 'bubble', data: { testid: 'message-sealed' } }, icon('lock'), ' ', message.sealed) : null,
       message.attachments?.length && !message.deleted
         ? h('div', { class: 'attachments' }, message.attachments.map(attachmentView)) : null,
+      warning ? h('p', { class: 'sender-warning', data: { testid: 'sender-warning', level: message.senderTrust } }, warning) : null,
       reactionBar(message, actions),
       meta),
     actionBar(message, mine, actions));

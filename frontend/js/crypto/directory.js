@@ -8,14 +8,15 @@
 // Kept per conversation until told otherwise (DEVICE_KEYS_CHANGED, or a
 // send the server refused for its envelopes); every fetch also compares the
 // partner's keys with the ones seen before (known-keys.js) and tells
-// listeners about a change.
+// listeners about a change, and records both members' verified keys as
+// seen (what a message's sender key is checked against, see trust.js).
 
 import { request } from '../graphql.js';
 import { currentUser } from '../auth/session.js';
 import { onReconnect } from '../live.js';
 import { DEVICE_KEY_FIELDS } from './device.js';
 import { verifyDeviceKey } from './keys.js';
-import { noteKeys } from './known-keys.js';
+import { noteKeys, rememberKeys } from './known-keys.js';
 
 const cache = new Map();
 const listeners = new Set();
@@ -57,6 +58,7 @@ async function fetchKeys(conversationId) {
     invalid: members.flatMap((member) => member.invalid.map((key) => ({ key, user: member.user }))),
   };
   if (conversation.kind === 'DIRECT' && conversation.encrypted && partner && me) {
+    for (const member of members) rememberKeys(me, member.user.id, member.deviceKeys.map((key) => key.identityKey));
     const identities = [...partner.deviceKeys, ...partner.invalid].map((key) => key.identityKey);
     const { changed, changes } = noteKeys(me, partner.user.id, identities);
     if (changed) for (const listener of listeners) listener({ conversationId, partner: partner.user, changes });
