@@ -5,10 +5,10 @@
 // and repairs a server that lost or never got it. A Web Lock keeps two
 // tabs of the same browser from generating two devices at once.
 
-import { request } from '../graphql.js';
+import { GraphQLError, request } from '../graphql.js';
 import { DEVICE_KEY_FIELDS as PUBLIC_FIELDS } from '../fragments.js';
 import { generateDeviceKeys, publicDeviceKey } from './keys.js';
-import { loadDevice, saveDevice } from './keystore.js';
+import { deleteDevice, loadDevice, saveDevice } from './keystore.js';
 
 export const DEVICE_KEY_FIELDS = `${PUBLIC_FIELDS} label createdAt`;
 const LOCK_NAME = 'realtalk.device-key';
@@ -48,12 +48,26 @@ async function loadOrCreate(userId) {
   });
 }
 
+const publish = (record) => request(
+  `mutation RegisterDevice($input: RegisterDeviceKeyInput!) { registerDeviceKey(input: $input) { ${DEVICE_KEY_FIELDS} } }`,
+  { input: { ...record.publicKey, label: label() } },
+);
+
 async function register(userId) {
-  const record = await loadOrCreate(userId);
-  const data = await request(
-    `mutation RegisterDevice($input: RegisterDeviceKeyInput!) { registerDeviceKey(input: $input) { ${DEVICE_KEY_FIELDS} } }`,
-    { input: { ...record.publicKey, label: label() } },
-  );
+  let record = await loadOrCreate(userId);
+  let data;
+  try {
+    data = await publish(record);
+  } catch (error) {
+    // CONFLICT: this browser's key was revoked (from another device, or by
+    // deleting it in the profile). A revoked key never comes back, so this
+    // browser becomes a new device; what was sealed to the old key stays
+    // unreadable here, as it should.
+    if (!(error instanceof GraphQLError) || error.code !== 'CONFLICT') throw error;
+    await deleteDevice(userId);
+    record = await loadOrCreate(userId);
+    data = await publish(record);
+  }
   const deviceKey = data.registerDeviceKey;
   settled.set(userId, deviceKey.id);
   if (record.deviceKeyId !== deviceKey.id) {

@@ -1,10 +1,11 @@
-// The profile dialog: display name, avatar, theme, and signing out (here,
-// or everywhere: every session of the account ends at once).
+// The profile dialog: display name, avatar, theme, encryption devices, and
+// signing out (here, or everywhere: every session of the account ends at once).
 
 import { avatar, h, modal, toast } from '../dom.js';
 import { request, upload } from '../graphql.js';
 import { currentUser, logout, updateCurrentUser } from '../auth/session.js';
 import { USER_FIELDS } from '../fragments.js';
+import { devicesSection } from './devices.js';
 
 const THEME_KEY = 'realtalk.theme';
 
@@ -85,6 +86,7 @@ export function openProfile() {
     h('label', { class: 'field' }, h('span', {}, 'Display name'), nameInput),
     h('label', { class: 'field' }, h('span', {}, 'Theme'), theme),
     h('div', { class: 'dialog-actions' }, h('button', { class: 'button', type: 'submit', data: { testid: 'save-profile' } }, 'Save'))),
+    devicesSection(),
     h('div', { class: 'dialog-actions' },
       h('button', { type: 'button', class: 'button secondary', data: { testid: 'logout' }, onclick: () => { close(); logout(false); } }, 'Log out'),
       h('button', { type: 'button', class: 'button danger', data: { testid: 'logout-all' }, onclick: () => { close(); logout(true); } }, 'Log out everywhere')),

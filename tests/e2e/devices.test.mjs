@@ -1,0 +1,86 @@
+// Managing encryption devices (issue #12): Bob signs in on a second
+// browser, sees both devices in his profile, and removes the first one
+// from the second. Alice's chat announces the change. The removed browser,
+// still open, becomes a new device on its next send, since a revoked key
+// never comes back, and its message reaches Alice readable.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { PASSWORD, befriend, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer({}, { echo: false });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const send = async (page, text) => {
+  await page.getByTestId('composer-input').fill(text);
+  await page.getByTestId('composer-input').press('Enter');
+};
+
+/** The device rows of the profile dialog, once loaded. */
+async function devicesIn(page) {
+  await page.getByTestId('open-profile').click();
+  const rows = page.getByTestId('device-list').getByTestId('device');
+  await rows.first().waitFor();
+  return rows;
+}
+
+test('a removed device stops being sealed to, and comes back as a new one', async () => {
+  const alice = await person(browser, server.base, 'alice');
+  const bob = await person(browser, server.base, 'bob');
+  await befriend(alice, bob);
+  await alice.page.locator('[data-testid="friend-list"] [data-username="bob"]').getByTestId('message').click();
+  await alice.page.getByTestId('encrypt-conversation').click();
+  await alice.page.getByTestId('encrypt-confirm').click();
+  await alice.page.getByTestId('chat-lock').waitFor();
+  await bob.page.getByTestId('tab-chats').click();
+  await bob.page.getByTestId('conversation-item').filter({ hasText: 'Alice' }).click();
+  await bob.page.getByTestId('chat-lock').waitFor();
+  await send(bob.page, 'From the first browser');
+  await messageWith(alice.page, 'From the first browser').waitFor();
+
+  // A second browser for Bob: a second device.
+  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1200, height: 800 } });
+  const laptop = await context.newPage();
+  laptop.setDefaultTimeout(15_000);
+  const problems = [];
+  laptop.on('pageerror', (error) => problems.push(`bob (laptop): ${error.message}`));
+  await laptop.goto('/');
+  await laptop.getByTestId('auth-login').fill('bob');
+  await laptop.getByTestId('auth-password').fill(PASSWORD);
+  await laptop.getByTestId('auth-submit').click();
+  await laptop.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
+  await alice.page.getByTestId('key-change-notice').first().waitFor();
+
+  const rows = await devicesIn(laptop);
+  assert.equal(await rows.count(), 2);
+  const here = rows.filter({ hasText: 'This browser' });
+  assert.equal(await here.count(), 1, 'this browser is marked');
+  assert.equal(await here.getByTestId('remove-device').count(), 0, 'and cannot remove itself');
+  const other = rows.filter({ hasNotText: 'This browser' });
+  await other.getByTestId('remove-device').click();
+  await other.getByTestId('remove-device').filter({ hasText: 'Remove for good?' }).waitFor();
+  await screenshot(laptop, 'e2e-20-bob-devices');
+  await other.getByTestId('remove-device').click();
+  await laptop.getByTestId('device-list').getByTestId('device').nth(1).waitFor({ state: 'detached' });
+  assert.equal(await laptop.getByTestId('device-list').getByTestId('device').count(), 1);
+  await laptop.keyboard.press('Escape');
+
+  // The first browser, still open, is refused as a sender, starts over as
+  // a new device and sends; Alice reads it.
+  await send(bob.page, 'From the first browser, as a new device');
+  await messageWith(alice.page, 'From the first browser, as a new device').waitFor();
+  const again = await devicesIn(laptop);
+  assert.equal(await again.count(), 2, 'the first browser is a device again, a new one');
+  assert.deepEqual([...alice.problems, ...bob.problems, ...problems], []);
+});
