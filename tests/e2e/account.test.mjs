@@ -2,38 +2,16 @@
 // (each page once, in order), a profile change, and "log out everywhere"
 // reaching another signed-in browser at once.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { PASSWORD, drawPng, launchBrowser, messageWith, screenshot, startServer } from './harness.mjs';
+import { drawPng, messageWith, PASSWORD, screenshot, serverAndBrowser } from './harness.mjs';
 
 const HISTORY = 95;
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-async function gql(query, variables = {}, token = null) {
-  const response = await fetch(`${server.base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
+const stack = serverAndBrowser();
 
 async function registerByApi(username) {
-  const data = await gql(
+  const data = await stack.server.gql(
     'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
     { input: { username, email: `${username}@example.com`, password: PASSWORD, displayName: username[0].toUpperCase() + username.slice(1) } },
   );
@@ -41,7 +19,7 @@ async function registerByApi(username) {
 }
 
 async function signIn(username, { beforeLoad } = {}) {
-  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1100, height: 760 } });
+  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1100, height: 760 } });
   await beforeLoad?.(context);
   const page = await context.newPage();
   const problems = [];
@@ -58,17 +36,17 @@ async function signIn(username, { beforeLoad } = {}) {
 test('sign in, scroll a long history, rename, and log out everywhere', async () => {
   const dave = await registerByApi('dave');
   const erin = await registerByApi('erin');
-  const request = await gql('mutation($id: ID!) { sendFriendRequest(userId: $id) { id } }', { id: erin.id }, dave.token);
-  await gql('mutation($id: ID!) { acceptFriendRequest(id: $id) { id } }', { id: request.sendFriendRequest.id }, erin.token);
-  const direct = await gql('mutation($id: ID!) { openDirectConversation(userId: $id) { id } }', { id: erin.id }, dave.token);
+  const request = await stack.server.gql('mutation($id: ID!) { sendFriendRequest(userId: $id) { id } }', { id: erin.id }, dave.token);
+  await stack.server.gql('mutation($id: ID!) { acceptFriendRequest(id: $id) { id } }', { id: request.sendFriendRequest.id }, erin.token);
+  const direct = await stack.server.gql('mutation($id: ID!) { openDirectConversation(userId: $id) { id } }', { id: erin.id }, dave.token);
   const conversationId = direct.openDirectConversation.id;
   for (let n = 1; n <= HISTORY; n += 1) {
-    await gql('mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+    await stack.server.gql('mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
       { input: { conversationId, body: `Message ${n}` } }, n % 2 ? dave.token : erin.token);
   }
 
   // A wrong password is refused with a visible message.
-  const wrong = await browser.newContext({ baseURL: server.base });
+  const wrong = await stack.browser.newContext({ baseURL: stack.server.base });
   const wrongPage = await wrong.newPage();
   await wrongPage.goto('/');
   await wrongPage.getByTestId('auth-login').fill('dave');

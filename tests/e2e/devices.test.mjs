@@ -1,31 +1,15 @@
 // Managing encryption devices (issue #12): Bob signs in on a second
-// browser, sees both devices in his profile, and removes the first one
-// from the second. Alice's chat announces the change. The removed browser,
+// stack.browser, sees both devices in his profile, and removes the first one
+// from the second. Alice's chat announces the change. The removed stack.browser,
 // still open, becomes a new device on its next send, since a revoked key
 // never comes back, and its message reaches Alice readable.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { PASSWORD, befriend, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
+import { befriend, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer({}, { echo: false });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const send = async (page, text) => {
-  await page.getByTestId('composer-input').fill(text);
-  await page.getByTestId('composer-input').press('Enter');
-};
+const stack = serverAndBrowser({}, { echo: false });
 
 /** The device rows of the profile dialog, once loaded. */
 async function devicesIn(page) {
@@ -36,8 +20,8 @@ async function devicesIn(page) {
 }
 
 test('a removed device stops being sealed to, and comes back as a new one', async () => {
-  const alice = await person(browser, server.base, 'alice');
-  const bob = await person(browser, server.base, 'bob');
+  const alice = await person(stack.browser, stack.server.base, 'alice');
+  const bob = await person(stack.browser, stack.server.base, 'bob');
   await befriend(alice, bob);
   await alice.page.locator('[data-testid="friend-list"] [data-username="bob"]').getByTestId('message').click();
   await alice.page.getByTestId('encrypt-conversation').click();
@@ -50,7 +34,7 @@ test('a removed device stops being sealed to, and comes back as a new one', asyn
   await messageWith(alice.page, 'From the first browser').waitFor();
 
   // A second browser for Bob: a second device.
-  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1200, height: 800 } });
+  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1200, height: 800 } });
   const laptop = await context.newPage();
   laptop.setDefaultTimeout(15_000);
   const problems = [];
@@ -76,10 +60,10 @@ test('a removed device stops being sealed to, and comes back as a new one', asyn
   assert.equal(await laptop.getByTestId('device-list').getByTestId('device').count(), 1);
   await laptop.keyboard.press('Escape');
 
-  // The first browser, still open, is refused as a sender, starts over as
+  // The first stack.browser, still open, is refused as a sender, starts over as
   // a new device and sends; Alice reads it.
-  await send(bob.page, 'From the first browser, as a new device');
-  await messageWith(alice.page, 'From the first browser, as a new device').waitFor();
+  await send(bob.page, 'From the first stack.browser, as a new device');
+  await messageWith(alice.page, 'From the first stack.browser, as a new device').waitFor();
   const again = await devicesIn(laptop);
   assert.equal(await again.count(), 2, 'the first browser is a device again, a new one');
   assert.deepEqual([...alice.problems, ...bob.problems, ...problems], []);

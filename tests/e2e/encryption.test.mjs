@@ -8,29 +8,18 @@
 // WAL, media) or in what it logged, even at debug level, and the API
 // serves those messages as `encrypted: true` with an empty body.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import {
-  PASSWORD, befriend, drawPng, filesUnder, launchBrowser, messageWith, person, screenshot, startServer, switchableSocket,
+  befriend, bubble, drawPng, filesUnder, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser, switchableSocket,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  // Debug logging: if the server ever logged a request's content, the
-  // plaintext check below would see it.
-  server = await startServer({ RUST_LOG: 'debug' }, { echo: false });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// Debug logging: if the server ever logged a request's content, the
+// plaintext check below would see it.
+const stack = serverAndBrowser({ RUST_LOG: 'debug' }, { echo: false });
 
 const tag = randomUUID().slice(0, 8);
 const PLAIN = `Plain hello before encryption ${tag}`;
@@ -67,20 +56,9 @@ function withTextChunk(png, text) {
   return Buffer.concat([png.subarray(0, iend), length, type, data, crc, png.subarray(iend)]);
 }
 
-async function gql(query, variables = {}, token = null) {
-  const response = await fetch(`${server.base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
-
 /** Another browser (own IndexedDB: a new device) signing in to an existing account. */
 async function signIn(username) {
-  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1200, height: 800 } });
+  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`${username} (2nd device): page error: ${error.message}`));
@@ -104,15 +82,6 @@ async function safetyNumberOf(page, shot = null) {
   return text;
 }
 
-const send = async (page, text) => {
-  await page.getByTestId('composer-input').fill(text);
-  await page.getByTestId('composer-input').press('Enter');
-};
-
-/** The whole message (with its actions) whose own text, not a quote, has `text`. */
-const bubble = (page, text) => page.getByTestId('timeline').getByTestId('message')
-  .filter({ has: page.getByTestId('message-body').filter({ hasText: text }) });
-
 /** Where any of `needles` occurs in `haystacks` ([{ path, bytes }]). */
 function leaks(haystacks, needles) {
   const found = [];
@@ -123,9 +92,9 @@ function leaks(haystacks, needles) {
 }
 
 test('encrypted direct chat: lock, safety number, live messages and an image both ways, nothing readable on the server', async () => {
-  const alice = await person(browser, server.base, 'alice');
+  const alice = await person(stack.browser, stack.server.base, 'alice');
   let bobsLink;
-  const bob = await person(browser, server.base, 'bob', {
+  const bob = await person(stack.browser, stack.server.base, 'bob', {
     beforeLoad: async (context) => {
       bobsLink = await switchableSocket(context);
     },
@@ -264,11 +233,11 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   await alice.page.getByTestId('key-change-notice').waitFor();
 
   // The API: encrypted, no body, ciphertext per device, opaque attachment.
-  const { login } = await gql(
+  const { login } = await stack.server.gql(
     'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
     { input: { login: 'alice', password: PASSWORD } },
   );
-  const data = await gql(`query($id: ID!) { conversation(id: $id) { encrypted
+  const data = await stack.server.gql(`query($id: ID!) { conversation(id: $id) { encrypted
       members { user { username deviceKeys { id } } } messages(last: 20) { nodes {
       body encrypted senderDeviceKey { id } envelopes { deviceKeyId ciphertext }
       attachments { fileName contentType thumbnailUrl encrypted } } } } }`, { id: conversationId }, login.accessToken);
@@ -292,13 +261,13 @@ test('encrypted direct chat: lock, safety number, live messages and an image bot
   // The server's disk and logs: not one of the secrets. (The plain message
   // before encryption is there: the scan does see stored text.)
   const needles = [...Object.values(SECRETS), IMAGE_MARKER, IMAGE_NAME, NOTE_NAME, NOTE_TEXT];
-  const scan = () => [...filesUnder(server.dataDir), { path: 'server logs', bytes: server.logs() }];
+  const scan = () => [...filesUnder(stack.server.dataDir), { path: 'server logs', bytes: stack.server.logs() }];
   const running = scan();
   assert.ok(leaks(running, [PLAIN]).length > 0, 'the scan finds the plain message');
   assert.ok(running.some((file) => file.path.includes('realtalk.db')), 'the database is scanned');
-  assert.ok(server.logs().includes('device key registered'), 'the scan sees what the server logs');
+  assert.ok(stack.server.logs().includes('device key registered'), 'the scan sees what the server logs');
   assert.deepEqual(leaks(running, needles), []);
-  await server.stop(); // checkpoints the WAL into the database
+  await stack.server.stop(); // checkpoints the WAL into the database
   assert.deepEqual(leaks(scan(), needles), []);
 
   for (const someone of [alice, bob, bobPhone]) assert.deepEqual(someone.problems, [], `${someone.username} had no page errors`);

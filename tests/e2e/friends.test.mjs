@@ -1,29 +1,18 @@
 // Friend requests both ways (cancel, decline, accept), remove and block,
 // and user content that looks like HTML staying text.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { befriend, launchBrowser, messageWith, person, startServer } from './harness.mjs';
+import { befriend, messageWith, person, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const stack = serverAndBrowser();
 
 const row = (page, list, username) => page.locator(`[data-testid="${list}"] [data-username="${username}"]`);
 
 test('requests can be cancelled, declined, accepted; friends removed and blocked', async () => {
-  const alice = await person(browser, server.base, 'alice');
-  const bob = await person(browser, server.base, 'bob');
+  const alice = await person(stack.browser, stack.server.base, 'alice');
+  const bob = await person(stack.browser, stack.server.base, 'bob');
 
   await alice.page.getByTestId('tab-friends').click();
   await alice.page.getByTestId('user-search').fill('bo');

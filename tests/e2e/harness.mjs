@@ -2,12 +2,14 @@
 // data directory, and Debian's chromium driven by playwright-core. Nothing
 // is mocked; a page talks to the server exactly as a person's browser does.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
@@ -103,6 +105,17 @@ export async function startServer(env = {}, { echo = true } = {}) {
     port,
     dataDir,
     logs: () => Buffer.concat(output),
+    /** Runs one GraphQL operation over HTTP; it must succeed. Returns `data`. */
+    gql: async (query, variables = {}, token = null) => {
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = await response.json();
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      return body.data;
+    },
     stop: () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
@@ -145,6 +158,34 @@ export async function person(browser, base, username, { viewport = { width: 1200
   await page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
   return { username, context, page, problems };
 }
+
+/**
+ * The server and browser a test file runs against: started before its
+ * tests, stopped after them. `stack.server` and `stack.browser` are set
+ * once the tests run. `env` and `options` go to `startServer`.
+ */
+export function serverAndBrowser(env = {}, options = {}) {
+  const stack = { server: null, browser: null };
+  before(async () => {
+    stack.server = await startServer(env, options);
+    stack.browser = await launchBrowser();
+  });
+  after(async () => {
+    await stack.browser?.close();
+    await stack.server?.stop();
+  });
+  return stack;
+}
+
+/** Types `text` into the open chat's composer and sends it with Enter. */
+export async function send(page, text) {
+  await page.getByTestId('composer-input').fill(text);
+  await page.getByTestId('composer-input').press('Enter');
+}
+
+/** The whole message (with its actions) whose own text, not a quote, has `text`. */
+export const bubble = (page, text) => page.getByTestId('timeline').getByTestId('message')
+  .filter({ has: page.getByTestId('message-body').filter({ hasText: text }) });
 
 /** Saves a full-page screenshot under target/e2e-artifacts/. */
 export async function screenshot(page, name) {

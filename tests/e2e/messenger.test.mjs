@@ -3,29 +3,18 @@
 // conversation (typing indicators, an image with previews on both sides),
 // make a group, and see presence change when Bob closes his page.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { befriend, drawPng, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
+import { befriend, drawPng, messageWith, person, screenshot, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
+const stack = serverAndBrowser();
 const people = [];
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
 test('two people become friends and chat live, with typing, images, a group and presence', async () => {
-  const alice = await person(browser, server.base, 'alice');
-  const bob = await person(browser, server.base, 'bob');
-  const carol = await person(browser, server.base, 'carol');
+  const alice = await person(stack.browser, stack.server.base, 'alice');
+  const bob = await person(stack.browser, stack.server.base, 'bob');
+  const carol = await person(stack.browser, stack.server.base, 'carol');
   people.push(alice, bob, carol);
 
   await befriend(alice, bob);

@@ -2,24 +2,13 @@
 // Bob: one pane at a time, nothing wider than the screen, and the whole
 // friend-and-chat path still works by keyboard and touch-sized buttons.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { befriend, launchBrowser, messageWith, person, screenshot, startServer } from './harness.mjs';
+import { befriend, messageWith, person, screenshot, serverAndBrowser } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const stack = serverAndBrowser();
 
 async function assertFits(page, what) {
   const { scrollWidth, innerWidth } = await page.evaluate(() => ({
@@ -30,8 +19,8 @@ async function assertFits(page, what) {
 }
 
 test('at 360 px the app shows one pane at a time and fits the screen', async () => {
-  const alice = await person(browser, server.base, 'alice', { viewport: PHONE, colorScheme: 'light' });
-  const bob = await person(browser, server.base, 'bob', { viewport: PHONE, colorScheme: 'dark' });
+  const alice = await person(stack.browser, stack.server.base, 'alice', { viewport: PHONE, colorScheme: 'light' });
+  const bob = await person(stack.browser, stack.server.base, 'bob', { viewport: PHONE, colorScheme: 'dark' });
   await assertFits(alice.page, 'conversation list');
   await befriend(alice, bob);
   await assertFits(bob.page, 'friends tab');

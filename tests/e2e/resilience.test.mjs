@@ -5,38 +5,25 @@
 // replies, reactions, edit and delete, read markers, and a reload that
 // keeps the session and reopens the chat.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { befriend, launchBrowser, messageWith, person, screenshot, startServer, switchableSocket } from './harness.mjs';
+import {
+  befriend, bubble, messageWith, person, screenshot, serverAndBrowser, switchableSocket,
+} from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const stack = serverAndBrowser();
 
 const state = (page, text) => page.getByTestId('connection-state').filter({ hasText: text });
 
-/** The whole message (with its actions) whose own text, not a quote, has `text`. */
-const bubble = (page, text) => page.getByTestId('timeline').getByTestId('message')
-  .filter({ has: page.getByTestId('message-body').filter({ hasText: text }) });
-
 test('a cut link resumes without gaps or duplicates, and the outbox sends once', async () => {
   let link;
-  const alice = await person(browser, server.base, 'alice', {
+  const alice = await person(stack.browser, stack.server.base, 'alice', {
     beforeLoad: async (context) => {
       link = await switchableSocket(context);
     },
   });
-  const bob = await person(browser, server.base, 'bob');
+  const bob = await person(stack.browser, stack.server.base, 'bob');
   await befriend(alice, bob);
   await alice.page.locator('[data-testid="friend-list"] [data-username="bob"]').getByTestId('message').click();
   await alice.page.getByTestId('composer-input').fill('First message');

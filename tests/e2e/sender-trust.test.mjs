@@ -1,5 +1,5 @@
 // A message sealed by a device outside the safety number (issue #12,
-// frontend/js/crypto/trust.js), in real browsers against the real server.
+// frontend/js/crypto/trust.js), in real browsers against the real stack.server.
 // A key's self-signature proves nothing about who made it: a server can
 // mint an identity key "for Bob" and seal to Alice with it. Here the
 // forgery goes through the real API with the app's own crypto, as such a
@@ -15,26 +15,15 @@
 // its own looks like: the strong warning. A device Bob really adds, live,
 // stays normal (the directory is fetched again on a miss).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
 import {
-  PASSWORD, befriend, launchBrowser, messageWith, person, screenshot, startServer,
+  befriend, bubble, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer({}, { echo: false });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const stack = serverAndBrowser({}, { echo: false });
 
 const tag = randomUUID().slice(0, 8);
 const TEXTS = {
@@ -44,26 +33,6 @@ const TEXTS = {
 };
 const MILD = 'Sent from a device that is no longer active and that this browser never verified';
 const STRONG = "Sent from a device that is not part of the safety number — don't trust it until you compare safety numbers";
-
-async function gql(query, variables = {}, token = null) {
-  const response = await fetch(`${server.base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
-
-const send = async (page, text) => {
-  await page.getByTestId('composer-input').fill(text);
-  await page.getByTestId('composer-input').press('Enter');
-};
-
-/** The whole message whose own text has `text`. */
-const bubble = (page, text) => page.getByTestId('timeline').getByTestId('message')
-  .filter({ has: page.getByTestId('message-body').filter({ hasText: text }) });
 
 function watch(page, someone, label = someone.username) {
   page.on('pageerror', (error) => someone.problems.push(`${label}: page error: ${error.message}`));
@@ -81,7 +50,7 @@ async function reopen(someone, conversationId) {
 
 /** Another browser signing in to an existing account: a new device. */
 async function signIn(username) {
-  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1200, height: 800 } });
+  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1200, height: 800 } });
   const someone = { username, context, problems: [] };
   someone.page = watch(await context.newPage(), someone, `${username} (2nd device)`);
   await someone.page.goto('/');
@@ -160,8 +129,8 @@ async function assertWarned(page, text, warning, level) {
 }
 
 test('a message sealed by a key outside the safety number carries a warning; real devices do not', async () => {
-  const alice = await person(browser, server.base, 'alice');
-  const bob = await person(browser, server.base, 'bob');
+  const alice = await person(stack.browser, stack.server.base, 'alice');
+  const bob = await person(stack.browser, stack.server.base, 'bob');
   await befriend(alice, bob);
 
   await alice.page.locator('[data-testid="friend-list"] [data-username="bob"]').getByTestId('message').click();
@@ -185,11 +154,11 @@ test('a message sealed by a key outside the safety number carries a warning; rea
   // Both close the app; meanwhile a key "for Bob" comes and goes.
   await alice.page.close();
   await bob.page.close();
-  const { login } = await gql(
+  const { login } = await stack.server.gql(
     'mutation($input: LoginInput!) { login(input: $input) { accessToken user { id } } }',
     { input: { login: 'bob', password: PASSWORD } },
   );
-  const forger = await browser.newContext({ baseURL: server.base });
+  const forger = await stack.browser.newContext({ baseURL: stack.server.base });
   const forgerPage = await forger.newPage();
   await forgerPage.goto('/');
   const forgedKeyId = await forgeAsBob(forgerPage, {
