@@ -12,6 +12,7 @@ pub mod messages;
 pub mod password;
 pub mod presence;
 pub mod rate_limit;
+pub mod session_cache;
 pub mod tokens;
 pub mod users;
 pub mod validation;
