@@ -3,13 +3,16 @@
 //! Hashing is deliberately slow, so it runs on tokio's blocking pool, and a
 //! semaphore bounds how many hashes run at once: a login storm queues here
 //! instead of stalling the runtime or spawning hundreds of 19 MiB threads.
+//! The bound is half the cores (at least one): hashing threads compete with
+//! the async workers for the same cores, and with every core hashing, live
+//! delivery stalled for seconds during a storm (BENCHMARKS.md).
 
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::error::{AppError, AppResult};
 
@@ -19,7 +22,14 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// A hash of a random password, verified against when a login names no
     /// account, so that case costs the same time as a wrong password.
-    dummy_hash: Arc<str>,
+    /// Computed on the first such login, not at start: it is a full hash,
+    /// tens of ms of CPU before the server could listen.
+    dummy_hash: Arc<OnceCell<String>>,
+}
+
+/// Hashes that may run at once on a machine with `cores` cores.
+fn concurrent_hashes(cores: usize) -> usize {
+    (cores / 2).max(1)
 }
 
 impl PasswordHasher {
@@ -27,17 +37,20 @@ impl PasswordHasher {
         let params = Params::new(19 * 1024, 2, 1, None)
             .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let salt = SaltString::generate(&mut OsRng);
-        let dummy_hash = argon2
-            .hash_password(b"no account has this password", &salt)
-            .map_err(|error| anyhow::anyhow!("argon2 self-test: {error}"))?
-            .to_string();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(PasswordHasher {
             argon2,
-            permits: Arc::new(Semaphore::new(parallel * 2)),
-            dummy_hash: dummy_hash.into(),
+            permits: Arc::new(Semaphore::new(concurrent_hashes(cores))),
+            dummy_hash: Arc::default(),
         })
+    }
+
+    /// The dummy hash, made on first use (under a permit, like any hash).
+    async fn dummy_hash(&self) -> AppResult<String> {
+        self.dummy_hash
+            .get_or_try_init(|| self.hash("no account has this password".to_owned()))
+            .await
+            .cloned()
     }
 
     /// Hashes a password into a PHC string (algorithm, parameters, salt, hash).
@@ -57,10 +70,13 @@ impl PasswordHasher {
     /// Checks a password against a stored hash, or against the dummy hash
     /// when there is no account, so both cases take the same time.
     pub async fn verify(&self, password: String, stored_hash: Option<String>) -> AppResult<bool> {
+        let known = stored_hash.is_some();
+        let hash = match stored_hash {
+            Some(hash) => hash,
+            None => self.dummy_hash().await?,
+        };
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         let argon2 = self.argon2.clone();
-        let known = stored_hash.is_some();
-        let hash = stored_hash.unwrap_or_else(|| self.dummy_hash.to_string());
         tokio::task::spawn_blocking(move || {
             let parsed = PasswordHash::new(&hash)
                 .map_err(|error| AppError::internal(anyhow::anyhow!("stored hash: {error}")))?;
@@ -68,5 +84,41 @@ impl PasswordHasher {
             Ok(known && matches)
         })
         .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_the_cores_hash_at_once_and_never_none() {
+        assert_eq!(concurrent_hashes(1), 1);
+        assert_eq!(concurrent_hashes(2), 1);
+        assert_eq!(concurrent_hashes(8), 4);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_is_refused_after_a_real_verification() {
+        let hasher = PasswordHasher::new().expect("hasher");
+        assert!(
+            !hasher
+                .verify("anything".to_owned(), None)
+                .await
+                .expect("verified")
+        );
+        let hash = hasher.hash("secret words".to_owned()).await.expect("hash");
+        assert!(
+            hasher
+                .verify("secret words".to_owned(), Some(hash.clone()))
+                .await
+                .expect("verified")
+        );
+        assert!(
+            !hasher
+                .verify("other words".to_owned(), Some(hash))
+                .await
+                .expect("verified")
+        );
     }
 }
