@@ -341,15 +341,17 @@ impl Connection {
             &ready.viewer,
         ) {
             request.set_parsed_query(selection.document.clone());
+            let frames = self.state.shared_frames.clone();
+            let template = frames.template(Template {
+                key: selection.key,
+                document: selection.document,
+                query: payload.query,
+                operation_name: payload.operation_name,
+            });
             let sink = SubscriberSink {
-                frames: self.state.shared_frames.clone(),
-                template: Template {
-                    key: selection.key,
-                    document: selection.document,
-                    query: payload.query,
-                    operation_name: payload.operation_name,
-                    variables: payload.variables,
-                },
+                frames,
+                template,
+                variables: payload.variables,
                 schema: self.state.schema.clone(),
                 services: self.state.services.clone(),
                 client_ip: self.client_ip,

@@ -40,12 +40,27 @@ use crate::service::live::LiveMessageEvent;
 /// it is several seconds of history.
 const REMEMBERED_EVENTS: usize = 4096;
 
+/// Templates kept before unused ones are swept out.
+const TEMPLATES_BEFORE_SWEEP: usize = 1024;
+
 type Payload = Arc<OnceCell<Arc<str>>>;
 
 /// The node's rendered event payloads, by bus event and share key.
 #[derive(Default)]
 pub struct SharedFrames {
     inner: Mutex<Remembered>,
+    /// One template per key in use, shared by its subscribers: ten thousand
+    /// idle subscriptions of one query keep one parsed document, not ten
+    /// thousand.
+    templates: Mutex<Templates>,
+}
+
+#[derive(Default)]
+struct Templates {
+    by_key: HashMap<ShareKey, Weak<Template>>,
+    /// Size at which unused entries are swept out next (doubling, so a
+    /// sweep costs O(1) per insert on average).
+    sweep_at: usize,
 }
 
 #[derive(Default)]
@@ -65,6 +80,25 @@ struct EventRenders {
 }
 
 impl SharedFrames {
+    /// The template for this key: the one in use, else this one.
+    pub(super) fn template(&self, template: Template) -> Arc<Template> {
+        let mut templates = self.templates.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = templates.by_key.get(&template.key).and_then(Weak::upgrade) {
+            return found;
+        }
+        if templates.by_key.len() >= templates.sweep_at.max(TEMPLATES_BEFORE_SWEEP) {
+            templates
+                .by_key
+                .retain(|_, template| template.strong_count() > 0);
+            templates.sweep_at = templates.by_key.len() * 2;
+        }
+        let template = Arc::new(template);
+        templates
+            .by_key
+            .insert(template.key.clone(), Arc::downgrade(&template));
+        template
+    }
+
     /// The cell holding this event's payload under this key (empty until
     /// someone renders it).
     fn cell(&self, event: &Arc<BusEvent>, key: &ShareKey) -> Payload {
@@ -98,20 +132,22 @@ impl SharedFrames {
     }
 }
 
-/// What a subscriber renders with: its own document and variables.
+/// What the subscribers of one key render with. Their variables may differ
+/// only where the event selection does not look (the root field's
+/// arguments), so each renders with its own.
 pub(super) struct Template {
     pub(super) key: ShareKey,
     pub(super) document: ExecutableDocument,
     pub(super) query: String,
     pub(super) operation_name: Option<String>,
-    pub(super) variables: Option<serde_json::Value>,
 }
 
 /// One subscriber's end: finds or renders the payload, frames it with the
 /// operation id and queues it on the socket.
 pub(super) struct SubscriberSink {
     pub(super) frames: Arc<SharedFrames>,
-    pub(super) template: Template,
+    pub(super) template: Arc<Template>,
+    pub(super) variables: Option<serde_json::Value>,
     pub(super) schema: AppSchema,
     pub(super) services: Arc<Services>,
     pub(super) client_ip: IpAddr,
@@ -154,7 +190,7 @@ impl SubscriberSink {
             None => RequestContext::new(self.client_ip, None),
         };
         let mut request = async_graphql::Request::new(template.query.clone());
-        if let Some(variables) = template.variables.clone() {
+        if let Some(variables) = self.variables.clone() {
             request = request.variables(Variables::from_json(variables));
         }
         if let Some(name) = template.operation_name.clone() {
