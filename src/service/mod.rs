@@ -5,6 +5,7 @@ pub mod account;
 pub mod auth;
 pub mod conversations;
 pub mod friends;
+pub mod hash_pool;
 pub mod live;
 pub mod login_throttle;
 pub mod media;

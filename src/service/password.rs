@@ -1,25 +1,25 @@
 //! Password hashing with Argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 //!
-//! Hashing is deliberately slow, so it runs on tokio's blocking pool, and a
-//! semaphore bounds how many hashes run at once: a login storm queues here
-//! instead of stalling the runtime or spawning hundreds of 19 MiB threads.
-//! The bound is half the cores (at least one): hashing threads compete with
-//! the async workers for the same cores, and with every core hashing, live
-//! delivery stalled for seconds during a storm (BENCHMARKS.md).
+//! Hashing is deliberately slow, so it runs on the hashing pool
+//! (`hash_pool.rs`): a few threads at a lower CPU priority, where a login
+//! storm queues instead of stalling the runtime, taking cores from live
+//! delivery, or spawning hundreds of 19 MiB threads.
 
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
+
+use super::hash_pool::HashPool;
 
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    pool: Arc<HashPool>,
     /// A hash of a random password, verified against when a login names no
     /// account, so that case costs the same time as a wrong password.
     /// Computed on the first such login, not at start: it is a full hash,
@@ -27,25 +27,19 @@ pub struct PasswordHasher {
     dummy_hash: Arc<OnceCell<String>>,
 }
 
-/// Hashes that may run at once on a machine with `cores` cores.
-fn concurrent_hashes(cores: usize) -> usize {
-    (cores / 2).max(1)
-}
-
 impl PasswordHasher {
     pub fn new() -> anyhow::Result<Self> {
         let params = Params::new(19 * 1024, 2, 1, None)
             .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(PasswordHasher {
             argon2,
-            permits: Arc::new(Semaphore::new(concurrent_hashes(cores))),
+            pool: Arc::new(HashPool::start()?),
             dummy_hash: Arc::default(),
         })
     }
 
-    /// The dummy hash, made on first use (under a permit, like any hash).
+    /// The dummy hash, made on first use (on the pool, like any hash).
     async fn dummy_hash(&self) -> AppResult<String> {
         self.dummy_hash
             .get_or_try_init(|| self.hash("no account has this password".to_owned()))
@@ -55,16 +49,16 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string (algorithm, parameters, salt, hash).
     pub async fn hash(&self, password: String) -> AppResult<String> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         let argon2 = self.argon2.clone();
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|error| AppError::internal(anyhow::anyhow!("argon2 hash: {error}")))
-        })
-        .await?
+        self.pool
+            .run(move || {
+                let salt = SaltString::generate(&mut OsRng);
+                argon2
+                    .hash_password(password.as_bytes(), &salt)
+                    .map(|hash| hash.to_string())
+                    .map_err(|error| AppError::internal(anyhow::anyhow!("argon2 hash: {error}")))
+            })
+            .await?
     }
 
     /// Checks a password against a stored hash, or against the dummy hash
@@ -75,28 +69,21 @@ impl PasswordHasher {
             Some(hash) => hash,
             None => self.dummy_hash().await?,
         };
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         let argon2 = self.argon2.clone();
-        tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash)
-                .map_err(|error| AppError::internal(anyhow::anyhow!("stored hash: {error}")))?;
-            let matches = argon2.verify_password(password.as_bytes(), &parsed).is_ok();
-            Ok(known && matches)
-        })
-        .await?
+        self.pool
+            .run(move || {
+                let parsed = PasswordHash::new(&hash)
+                    .map_err(|error| AppError::internal(anyhow::anyhow!("stored hash: {error}")))?;
+                let matches = argon2.verify_password(password.as_bytes(), &parsed).is_ok();
+                Ok(known && matches)
+            })
+            .await?
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_the_cores_hash_at_once_and_never_none() {
-        assert_eq!(concurrent_hashes(1), 1);
-        assert_eq!(concurrent_hashes(2), 1);
-        assert_eq!(concurrent_hashes(8), 4);
-    }
 
     #[tokio::test]
     async fn an_unknown_account_is_refused_after_a_real_verification() {
