@@ -198,7 +198,7 @@ impl SubscriberSink {
         }
         let mut request = request
             .data(context)
-            .data(Loaders::new(&self.services))
+            .data(Loaders::new(&self.services).immediate())
             .data(InjectedEvent::new(event));
         request.set_parsed_query(template.document.clone());
         let response = self.schema.execute_stream(request).next().await;
