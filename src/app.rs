@@ -84,6 +84,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         user_connections: Arc::new(http::ws::UserConnections::with_cap(
             config.ws_max_connections_per_user,
         )),
+        shared_frames: Arc::default(),
     };
     let router = http::router(state, &config)?;
 

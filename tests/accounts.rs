@@ -245,6 +245,40 @@ async fn logout_ends_the_session_at_once_and_logout_all_ends_every_session() {
     }
 }
 
+/// Requests authenticate from a short-lived memory of active sessions; a
+/// session used a moment ago must still be refused right after it ends.
+#[tokio::test]
+async fn sessions_in_use_are_refused_the_moment_they_end() {
+    let server = TestServer::start().await;
+    let olga = server.register("olga").await;
+    let second = common::account_from(&server.login("olga", PASSWORD).await["data"]["login"]);
+    let third = common::account_from(&server.login("olga", PASSWORD).await["data"]["login"]);
+    for account in [&olga, &second, &third] {
+        for _ in 0..3 {
+            assert_no_errors(&server.me(&account.access_token).await);
+        }
+    }
+    // Changing the password ends every other session.
+    let changed = server
+        .gql(
+            Some(&olga.access_token),
+            "mutation($old: String!, $new: String!) { changePassword(currentPassword: $old, newPassword: $new) }",
+            json!({ "old": PASSWORD, "new": "another long passphrase" }),
+        )
+        .await;
+    assert_no_errors(&changed);
+    for account in [&second, &third] {
+        assert_code(&server.me(&account.access_token).await, "UNAUTHENTICATED");
+    }
+    assert_no_errors(&server.me(&olga.access_token).await);
+    assert_no_errors(
+        &server
+            .gql(Some(&olga.access_token), "mutation { logout }", json!({}))
+            .await,
+    );
+    assert_code(&server.me(&olga.access_token).await, "UNAUTHENTICATED");
+}
+
 #[tokio::test]
 async fn anonymous_and_forged_tokens_are_unauthenticated() {
     let server = TestServer::start().await;

@@ -3,6 +3,7 @@
 //! hub hands it to exactly the subscriptions of its topics.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -16,6 +17,8 @@ const TOPIC_CAPACITY: usize = 256;
 #[derive(Default)]
 pub struct Hub {
     topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<BusEvent>>>>,
+    /// `SessionsRevoked` events dispatched so far.
+    revocations: AtomicU64,
 }
 
 impl Hub {
@@ -30,9 +33,17 @@ impl Hub {
             .subscribe()
     }
 
+    /// `SessionsRevoked` events dispatched on this node so far.
+    pub fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::SeqCst)
+    }
+
     /// Delivers to every subscriber of the event's topics; topics nobody
     /// listens to any more are dropped.
     pub fn dispatch(&self, event: BusEvent) {
+        if matches!(event, BusEvent::SessionsRevoked { .. }) {
+            self.revocations.fetch_add(1, Ordering::SeqCst);
+        }
         let event = Arc::new(event);
         let mut topics = self
             .topics

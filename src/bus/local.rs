@@ -49,6 +49,10 @@ impl Bus for LocalBus {
         self.resync.subscribe()
     }
 
+    fn revocations(&self) -> u64 {
+        self.hub.revocations()
+    }
+
     async fn connection_opened(&self, user_id: &str) -> AppResult<bool> {
         let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         let count = connections.entry(user_id.to_owned()).or_insert(0);

@@ -42,6 +42,11 @@ pub trait Bus: Send + Sync {
     /// miss anything re-read the store when it changes.
     fn resync(&self) -> watch::Receiver<u64>;
 
+    /// A count that moves whenever a `SessionsRevoked` event reaches this
+    /// node (counted as it is dispatched, before any subscriber runs) or
+    /// events may have been missed: caches of session validity compare it.
+    fn revocations(&self) -> u64;
+
     /// This node holds one more connection of the user. `true` when the
     /// user was offline everywhere before.
     async fn connection_opened(&self, user_id: &str) -> AppResult<bool>;

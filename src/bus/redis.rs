@@ -339,6 +339,12 @@ impl Bus for RedisBus {
         self.resync.subscribe()
     }
 
+    /// Revocations heard plus resubscriptions (both only grow, so the sum
+    /// moves when either does).
+    fn revocations(&self) -> u64 {
+        self.hub.revocations() + *self.resync.borrow()
+    }
+
     async fn connection_opened(&self, user_id: &str) -> AppResult<bool> {
         let first_here = {
             let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());

@@ -48,6 +48,39 @@ impl Loaders {
     }
 }
 
+impl Loaders {
+    /// Loaders that load at once instead of waiting 1 ms for siblings to
+    /// batch with: for rendering one subscription event, where there are
+    /// no siblings and the wait is pure latency on every delivery. (A
+    /// `load_many` still loads its keys in one call.)
+    pub fn immediate(self) -> Self {
+        let Loaders {
+            users,
+            messages,
+            members,
+            reactions,
+            unread,
+            relationships,
+            presence,
+            attachments,
+            device_keys,
+            user_device_keys,
+        } = self;
+        Loaders {
+            users: users.max_batch_size(1),
+            messages: messages.max_batch_size(1),
+            members: members.max_batch_size(1),
+            reactions: reactions.max_batch_size(1),
+            unread: unread.max_batch_size(1),
+            relationships: relationships.max_batch_size(1),
+            presence: presence.max_batch_size(1),
+            attachments: attachments.max_batch_size(1),
+            device_keys: device_keys.max_batch_size(1),
+            user_device_keys: user_device_keys.max_batch_size(1),
+        }
+    }
+}
+
 /// Users by id.
 pub struct UserLoader(Arc<Services>);
 

@@ -4,9 +4,11 @@
 pub mod context;
 pub mod cursor;
 pub mod errors;
+pub mod event_delivery;
 pub mod loaders;
 pub mod metrics;
 pub mod resolvers;
+pub mod shared_selection;
 pub mod types;
 
 use std::sync::Arc;

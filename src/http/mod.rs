@@ -46,6 +46,8 @@ pub struct AppState {
     pub ws_keep_alive: std::time::Duration,
     /// Open WebSockets per user on this node.
     pub user_connections: Arc<ws::UserConnections>,
+    /// Live event payloads rendered once for every subscriber with the same query.
+    pub shared_frames: Arc<ws::shared_frames::SharedFrames>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -11,6 +11,7 @@ use super::account::AccountService;
 use super::login_throttle::LoginThrottle;
 use super::password::PasswordHasher;
 use super::rate_limit::{Action, RateLimits};
+use super::session_cache::SessionCache;
 use super::tokens::{self, AccessTokens, REFRESH_TOKEN_TTL};
 use super::validation;
 use crate::bus::{Bus, BusEvent};
@@ -50,6 +51,8 @@ pub struct AuthService {
     throttle: Arc<LoginThrottle>,
     bus: Arc<dyn Bus>,
     accounts: Arc<AccountService>,
+    /// Sessions recently read as active, so most requests skip the store.
+    sessions: SessionCache,
 }
 
 impl AuthService {
@@ -70,6 +73,7 @@ impl AuthService {
             throttle,
             bus,
             accounts,
+            sessions: SessionCache::default(),
         }
     }
 
@@ -223,7 +227,9 @@ impl AuthService {
     }
 
     /// The viewer an access token stands for, provided its session is still
-    /// active: revocation is checked on every request, not at expiry.
+    /// active: revocation is checked on every request, not at expiry (from
+    /// memory when the session was read within the last second and no
+    /// revocation has reached this node since: see `session_cache.rs`).
     pub async fn authenticate(&self, access_token: &str) -> AppResult<Viewer> {
         self.authenticate_until(access_token)
             .await
@@ -238,9 +244,30 @@ impl AuthService {
     ) -> AppResult<(Viewer, chrono::DateTime<Utc>)> {
         let claims = self.tokens.verify(access_token)?;
         let expires_at = chrono::DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_default();
+        // Taken before any read, so a revocation during the read makes the
+        // remembered answer stale at once.
+        let revocations = self.bus.revocations();
+        if self
+            .sessions
+            .is_active(&claims.sid, &claims.sub, revocations)
+        {
+            return Ok((
+                Viewer {
+                    user_id: claims.sub,
+                    session_id: claims.sid,
+                },
+                expires_at,
+            ));
+        }
         let session = self.store.session_by_id(&claims.sid).await?;
         match session {
             Some(session) if session.user_id == claims.sub && session.is_active(Utc::now()) => {
+                self.sessions.remember(
+                    &session.id,
+                    &session.user_id,
+                    session.expires_at,
+                    revocations,
+                );
                 Ok((
                     Viewer {
                         user_id: claims.sub,

@@ -38,6 +38,11 @@ pub const TYPING_TTL: Duration = Duration::from_secs(6);
 pub struct LiveMessageEvent {
     pub event: MessageEventRecord,
     pub message: MessageRecord,
+    /// The bus event it came from, for live deliveries (`None` for replays
+    /// from the store, whose message is as it is now, not as it was then).
+    /// Every subscriber on this node receives the same `Arc`, so its
+    /// address identifies the event when renders are shared.
+    pub origin: Option<Arc<BusEvent>>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,12 +152,12 @@ impl LiveService {
                     changed = resync.changed() => Wake::Resync(changed.is_ok()),
                 };
                 match wake {
-                    Wake::Bus(Ok(event)) => match event.as_ref() {
+                    Wake::Bus(Ok(received)) => match received.as_ref() {
                         BusEvent::Message { event, message } => {
                             if event.seq == last + 1 {
                                 last = event.seq;
                                 record_delivery(event);
-                                yield LiveMessageEvent { event: event.clone(), message: message.clone() };
+                                yield LiveMessageEvent { event: event.clone(), message: message.clone(), origin: Some(received.clone()) };
                             } else if event.seq > last {
                                 catch_up = true;
                             }
@@ -241,14 +246,14 @@ impl LiveService {
                         behind.extend(last.keys().cloned());
                     }
                     Next::Membership(Err(RecvError::Closed)) | Next::Resync(false) => break,
-                    Next::Topic(Some((conversation_id, Ok(event)))) => {
-                        if let BusEvent::Message { event, message } = event.as_ref()
+                    Next::Topic(Some((conversation_id, Ok(received)))) => {
+                        if let BusEvent::Message { event, message } = received.as_ref()
                             && let Some(seen) = last.get_mut(&conversation_id)
                         {
                             if event.seq == *seen + 1 {
                                 *seen = event.seq;
                                 record_delivery(event);
-                                yield LiveMessageEvent { event: event.clone(), message: message.clone() };
+                                yield LiveMessageEvent { event: event.clone(), message: message.clone(), origin: Some(received.clone()) };
                             } else if event.seq > *seen {
                                 behind.push(conversation_id);
                             }
@@ -477,7 +482,7 @@ fn events_since(
             for event in events {
                 last = event.seq;
                 if let Some(message) = messages.get(&event.message_id) {
-                    yield LiveMessageEvent { event, message: message.clone() };
+                    yield LiveMessageEvent { event, message: message.clone(), origin: None };
                 }
             }
             if count < CATCH_UP_BATCH {

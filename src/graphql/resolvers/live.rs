@@ -4,8 +4,10 @@
 use async_graphql::{Context, ID, Subscription};
 use futures_util::Stream;
 use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 
 use crate::graphql::context;
+use crate::graphql::event_delivery::{DeliverTo, InjectedEvent};
 use crate::graphql::types::{
     MessageEvent, Notification, PresenceEvent, ReadMarkerEvent, TypingEvent,
 };
@@ -24,13 +26,19 @@ impl Subscription {
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
         after_seq: Option<i64>,
-    ) -> async_graphql::Result<impl Stream<Item = MessageEvent> + use<>> {
+    ) -> async_graphql::Result<BoxStream<'static, MessageEvent>> {
+        if let Some(injected) = ctx.data_opt::<InjectedEvent>() {
+            return Ok(injected.stream());
+        }
         let viewer = context::viewer(ctx).await?;
         let stream = context::services(ctx)?
             .live
             .message_events(viewer, conversation_id.map(|id| id.0), after_seq)
             .await?;
-        Ok(stream.map(MessageEvent))
+        match ctx.data_opt::<DeliverTo>() {
+            Some(sink) => Ok(sink.drain(stream)),
+            None => Ok(stream.map(MessageEvent).boxed()),
+        }
     }
 
     /// Typing state of others in a conversation; a typing=true expires after a few seconds without renewal.

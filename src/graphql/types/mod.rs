@@ -7,6 +7,7 @@ mod friends;
 mod live;
 mod message;
 mod user;
+pub mod viewer_fields;
 
 pub use conversation::{
     Conversation, ConversationConnection, ConversationKind, Member, MemberRole,

@@ -20,8 +20,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::protocol::{self, ClientMessage, OperationPayload, Protocol, close};
+use super::shared_frames::{SubscriberSink, Template};
 use crate::bus::{BusEvent, Topic};
 use crate::graphql::errors::VALIDATION_FAILED;
+use crate::graphql::event_delivery::DeliverTo;
+use crate::graphql::shared_selection::SharedSelection;
 use crate::graphql::{Loaders, RequestContext};
 use crate::http::AppState;
 use crate::service::Viewer;
@@ -40,7 +43,7 @@ pub const MESSAGES_PER_SECOND: u32 = 50;
 /// Operations one connection may run at once.
 pub const MAX_OPERATIONS: usize = 100;
 
-enum Outgoing {
+pub(super) enum Outgoing {
     Text(String),
     Ping,
     Close(u16, &'static str),
@@ -315,20 +318,49 @@ impl Connection {
             self.send(protocol::error(self.protocol, &id, errors)).await;
             return Ok(());
         }
-        let mut request = async_graphql::Request::new(payload.query);
-        if let Some(variables) = payload.variables {
+        let mut request = async_graphql::Request::new(payload.query.clone());
+        if let Some(variables) = payload.variables.clone() {
             request = request.variables(async_graphql::Variables::from_json(variables));
         }
-        if let Some(name) = payload.operation_name {
+        if let Some(name) = payload.operation_name.clone() {
             request = request.operation_name(name);
         }
         let _ = payload.extensions;
-        let request = request
+        let mut request = request
             .data(RequestContext::authenticated(
                 self.client_ip,
                 ready.viewer.clone(),
             ))
             .data(Loaders::new(&self.state.services));
+        // `messageEvents`: the stream hands its events to a sink that shares
+        // one render per event and query (see `shared_frames.rs`).
+        if let Some(selection) = SharedSelection::analyse(
+            &payload.query,
+            payload.operation_name.as_deref(),
+            payload.variables.as_ref(),
+            &ready.viewer,
+        ) {
+            request.set_parsed_query(selection.document.clone());
+            let frames = self.state.shared_frames.clone();
+            let template = frames.template(Template {
+                key: selection.key,
+                document: selection.document,
+                query: payload.query,
+                operation_name: payload.operation_name,
+            });
+            let sink = SubscriberSink {
+                frames,
+                template,
+                variables: payload.variables,
+                schema: self.state.schema.clone(),
+                services: self.state.services.clone(),
+                client_ip: self.client_ip,
+                protocol: self.protocol,
+                operation_id: id.clone(),
+                outgoing: self.outgoing.clone(),
+            };
+            request = request.data(DeliverTo(std::sync::Arc::new(sink)));
+        }
         let schema = self.state.schema.clone();
         let protocol = self.protocol;
         let outgoing = self.outgoing.clone();

@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod protocol;
+pub mod shared_frames;
 
 use std::net::IpAddr;
 

@@ -135,6 +135,25 @@ pub fn next(protocol: Protocol, id: &str, payload: Value) -> String {
     json!({ "type": kind, "id": id, "payload": payload }).to_string()
 }
 
+/// Like [`next`], around a payload that is already JSON text (shared by
+/// every subscriber of an event): the payload is copied, not re-encoded.
+pub fn next_encoded(protocol: Protocol, id: &str, payload: &str) -> String {
+    let kind = match protocol {
+        Protocol::TransportWs => "next",
+        Protocol::LegacyWs => "data",
+    };
+    let id = Value::from(id).to_string();
+    let mut frame = String::with_capacity(payload.len() + id.len() + 32);
+    frame.push_str("{\"type\":\"");
+    frame.push_str(kind);
+    frame.push_str("\",\"id\":");
+    frame.push_str(&id);
+    frame.push_str(",\"payload\":");
+    frame.push_str(payload);
+    frame.push('}');
+    frame
+}
+
 /// An operation refused before it ran (validation): `error` with a list
 /// (transport-ws) or one error object (legacy).
 pub fn error(protocol: Protocol, id: &str, errors: Value) -> String {
@@ -176,6 +195,19 @@ mod tests {
         assert_eq!(init_token(Some(&json!("abc"))), expected);
         assert_eq!(init_token(Some(&json!({}))), None);
         assert_eq!(init_token(None), None);
+    }
+
+    #[test]
+    fn an_encoded_next_frame_is_the_same_json_as_a_built_one() {
+        let payload = json!({ "data": { "messageEvents": { "seq": 1, "body": "a \"quote\"" } } });
+        for protocol in [Protocol::TransportWs, Protocol::LegacyWs] {
+            let built: Value =
+                serde_json::from_str(&next(protocol, "op\"1", payload.clone())).expect("json");
+            let encoded: Value =
+                serde_json::from_str(&next_encoded(protocol, "op\"1", &payload.to_string()))
+                    .expect("json");
+            assert_eq!(built, encoded);
+        }
     }
 
     #[test]

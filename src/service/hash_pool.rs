@@ -1,0 +1,126 @@
+//! Threads for password hashing, at a lower CPU priority than the rest of
+//! the server.
+//!
+//! An argon2id hash is tens of ms of pure CPU. On tokio's blocking pool a
+//! login storm ran one hash per core and live delivery waited behind them
+//! (fan-out p99 0.8–9 s during a storm, BENCHMARKS.md); limiting hashing to
+//! half the cores kept delivery responsive but halved logins per second.
+//! Here hashing gets every core that is otherwise idle: its threads run at
+//! nice [`NICE`], so the kernel prefers the async workers whenever they have
+//! work. Where the priority cannot be lowered (not Linux), the pool keeps
+//! to half the cores instead.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{AppError, AppResult};
+
+/// The hashing threads' nice value (0 is normal, 19 the lowest priority).
+pub const NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct HashPool {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+/// Threads for a machine with `cores` cores: all of them when hashing can
+/// yield to the server, else half (at least one).
+pub fn threads_for(cores: usize, lowered_priority: bool) -> usize {
+    if lowered_priority {
+        cores.max(1)
+    } else {
+        (cores / 2).max(1)
+    }
+}
+
+impl HashPool {
+    /// Starts the pool's threads (they wait, costing no CPU, until a hash
+    /// is asked for).
+    pub fn start() -> anyhow::Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = threads_for(cores, cfg!(target_os = "linux"));
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = {
+                            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+                            match queue.recv() {
+                                Ok(job) => job,
+                                Err(_) => return,
+                            }
+                        };
+                        // A panicking hash fails its request, not the thread.
+                        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(|error| anyhow::anyhow!("starting a hashing thread: {error}"))?;
+        }
+        Ok(HashPool {
+            jobs: Mutex::new(jobs),
+        })
+    }
+
+    /// Runs `work` on a hashing thread, queueing behind earlier hashes.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the hashing pool has stopped")))?;
+        result
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("a password hash failed")))
+    }
+}
+
+/// Lowers the calling thread's priority (Linux applies nice per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its arguments; who = 0 is the
+        // calling thread on Linux.
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
+        if result != 0 {
+            tracing::warn!(
+                error = %std::io::Error::last_os_error(),
+                "could not lower the hashing threads' priority"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_cores_when_hashing_yields_else_half() {
+        assert_eq!(threads_for(2, true), 2);
+        assert_eq!(threads_for(2, false), 1);
+        assert_eq!(threads_for(1, false), 1);
+        assert_eq!(threads_for(8, false), 4);
+    }
+
+    #[tokio::test]
+    async fn work_runs_and_a_panic_fails_only_its_own_job() {
+        let pool = HashPool::start().expect("pool");
+        assert_eq!(pool.run(|| 2 + 2).await.expect("ran"), 4);
+        assert!(pool.run(|| panic!("boom")).await.is_err());
+        assert_eq!(pool.run(|| "still here").await.expect("ran"), "still here");
+    }
+}
