@@ -27,6 +27,9 @@ impl Subscription {
         conversation_id: Option<ID>,
         after_seq: Option<i64>,
     ) -> async_graphql::Result<BoxStream<'static, MessageEvent>> {
+        // A render of one event for subscribers who were authorized by
+        // their own execution (`graphql/event_delivery.rs`); only the
+        // server sets this data.
         if let Some(injected) = ctx.data_opt::<InjectedEvent>() {
             return Ok(injected.stream());
         }
@@ -35,6 +38,7 @@ impl Subscription {
             .live
             .message_events(viewer, conversation_id.map(|id| id.0), after_seq)
             .await?;
+        // Over WebSocket the events go to a sink that shares their renders.
         match ctx.data_opt::<DeliverTo>() {
             Some(sink) => Ok(sink.drain(stream)),
             None => Ok(stream.map(MessageEvent).boxed()),
