@@ -1,15 +1,11 @@
 //! The one mapping from [`AppError`] to GraphQL errors with `extensions.code`,
-//! and an extension that gives a code to the errors async-graphql raises
-//! itself (parse, validation, limits), so every error a client sees has one.
+//! and [`with_codes`], which gives a code to the errors async-graphql raises
+//! itself (parse, validation, limits), so every error a client sees has one
+//! (applied to every response in `execution.rs`).
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
-};
 use async_graphql::{ErrorExtensions as _, Response};
-use futures_util::StreamExt as _;
-use futures_util::stream::BoxStream;
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorKind};
@@ -73,34 +69,8 @@ pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 
 /// Gives every error without a code one: request-level errors (no data) are
 /// validation failures; field errors without a code come from argument
-/// coercion and are bad input.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        with_codes(next.run(ctx).await)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(with_codes).boxed()
-    }
-}
-
-fn with_codes(mut response: Response) -> Response {
+/// coercion and are bad input. Counts errors by code.
+pub fn with_codes(mut response: Response) -> Response {
     let fallback = if response.data == async_graphql::Value::Null {
         VALIDATION_FAILED
     } else {

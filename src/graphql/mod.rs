@@ -5,6 +5,7 @@ pub mod context;
 pub mod cursor;
 pub mod errors;
 pub mod event_delivery;
+pub mod execution;
 pub mod loaders;
 pub mod metrics;
 pub mod resolvers;
@@ -38,8 +39,8 @@ fn builder() -> SchemaBuilder<resolvers::Query, resolvers::Mutation, resolvers::
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(16)
-    .extension(errors::ErrorCodes)
-    .extension(metrics::OperationMetrics)
+    // No extensions: error codes and metrics are applied around execution
+    // (`execution.rs`), which keeps async-graphql on its fast path.
 }
 
 /// The schema that serves requests.

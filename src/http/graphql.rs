@@ -21,7 +21,7 @@ use tokio_util::io::StreamReader;
 use super::AppState;
 use super::client_ip::ClientIp;
 use crate::config::Config;
-use crate::graphql::{Loaders, RequestContext};
+use crate::graphql::{Loaders, RequestContext, execution};
 
 /// GraphiQL loads its scripts and styles from a CDN, so its page gets its own policy.
 const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
@@ -89,7 +89,7 @@ pub async fn post(
     let request = request
         .data(RequestContext::new(client_ip, bearer_token(&headers)))
         .data(Loaders::new(&state.services));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    GraphQLResponse::from(execution::execute(&state.schema, request).await).into_response()
 }
 
 fn payload_too_large() -> Response {
@@ -147,7 +147,7 @@ pub async fn get(
     let request = request
         .data(RequestContext::new(client_ip, bearer_token(&headers)))
         .data(Loaders::new(&state.services));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    GraphQLResponse::from(execution::execute(&state.schema, request).await).into_response()
 }
 
 /// `Bearer <token>` from the Authorization header.

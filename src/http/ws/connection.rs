@@ -25,7 +25,7 @@ use crate::bus::{BusEvent, Topic};
 use crate::graphql::errors::VALIDATION_FAILED;
 use crate::graphql::event_delivery::DeliverTo;
 use crate::graphql::shared_selection::SharedSelection;
-use crate::graphql::{Loaders, RequestContext};
+use crate::graphql::{Loaders, RequestContext, execution};
 use crate::http::AppState;
 use crate::service::Viewer;
 
@@ -367,7 +367,7 @@ impl Connection {
         let finished = finished.clone();
         let operation_id = id.clone();
         let task = tokio::spawn(async move {
-            let mut responses = schema.execute_stream(request);
+            let mut responses = execution::execute_stream(&schema, request);
             let mut first = true;
             while let Some(response) = responses.next().await {
                 let refused_before_running = first

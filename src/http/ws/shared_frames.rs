@@ -31,7 +31,7 @@ use super::protocol::{self, Protocol};
 use crate::bus::BusEvent;
 use crate::graphql::event_delivery::{EventSink, InjectedEvent};
 use crate::graphql::shared_selection::ShareKey;
-use crate::graphql::{AppSchema, Loaders, RequestContext};
+use crate::graphql::{AppSchema, Loaders, RequestContext, execution};
 use crate::service::Services;
 use crate::service::live::LiveMessageEvent;
 
@@ -201,7 +201,9 @@ impl SubscriberSink {
             .data(Loaders::new(&self.services).immediate())
             .data(InjectedEvent::new(event));
         request.set_parsed_query(template.document.clone());
-        let response = self.schema.execute_stream(request).next().await;
+        let response = execution::execute_stream(&self.schema, request)
+            .next()
+            .await;
         let payload = response
             .and_then(|response| serde_json::to_string(&response).ok())
             .unwrap_or_else(|| "null".to_owned());
