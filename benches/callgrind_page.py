@@ -1,0 +1,51 @@
+"""Usage: python3 benches/callgrind_page.py SERVER_BIN PORT N
+
+Callgrind profile of the 50-message page (issue #9): a server under
+valgrind, two users and 60 messages made through the API, counters zeroed,
+then N page requests, then a dump. Prints nothing; read with callgrind_annotate."""
+import json, os, signal, subprocess, sys, time, urllib.request
+
+BIN, PORT, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = f"/tmp/prof-data-{PORT}"
+subprocess.run(["rm", "-rf", data])
+env = {"PATH": os.environ["PATH"], "USER": "root", "LOGNAME": "root", "HOSTNAME": os.uname().nodename, "HOME": "/root", "TMPDIR": "/tmp", "PORT": str(PORT), "HOST": "127.0.0.1", "DATA_DIR": data,
+       "JWT_SECRET": "profile-secret-profile-secret-0123456789",
+       "RATE_LIMIT_PER_SECOND": "10000000", "RATE_LIMIT_BURST": "10000000",
+       "AUTH_RATE_LIMIT_PER_MINUTE": "10000000", "RUST_LOG": "warn"}
+out = f"callgrind.page.{N}.out"
+server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", BIN], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+base = f"http://127.0.0.1:{PORT}"
+
+def gql(query, variables=None, token=None):
+    request = urllib.request.Request(base + "/graphql", json.dumps({"query": query, "variables": variables or {}}).encode(),
+                                     {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})})
+    body = json.load(urllib.request.urlopen(request, timeout=600))
+    assert "errors" not in body, body
+    return body["data"]
+
+for _ in range(600):
+    try:
+        urllib.request.urlopen(base + "/health", timeout=5); break
+    except Exception:
+        time.sleep(0.5)
+reg = "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }"
+a = gql(reg, {"i": {"username": "amy", "email": "amy@x.io", "password": "correct horse battery"}})["register"]
+b = gql(reg, {"i": {"username": "bob", "email": "bob@x.io", "password": "correct horse battery"}})["register"]
+r = gql("mutation($u: ID!) { sendFriendRequest(userId: $u) { id } }", {"u": b["user"]["id"]}, a["accessToken"])
+gql("mutation($r: ID!) { acceptFriendRequest(id: $r) { id } }", {"r": r["sendFriendRequest"]["id"]}, b["accessToken"])
+c = gql("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", {"u": b["user"]["id"]}, a["accessToken"])["openDirectConversation"]["id"]
+for n in range(60):
+    who = a if n % 2 else b
+    gql("mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }",
+        {"i": {"conversationId": c, "body": f"message number {n} with a few words of text in it"}}, who["accessToken"])
+# The load generator's page (load/src/scenarios/queries.rs).
+page = "query($c: ID!) { messages(conversationId: $c, last: 50) { nodes { id seq body createdAt author { id username displayName } } pageInfo { hasPreviousPage startCursor } } }"
+gql(page, {"c": c}, a["accessToken"])
+subprocess.run(["callgrind_control", "-z", str(server.pid)], stdout=subprocess.DEVNULL)
+for _ in range(N):
+    gql(page, {"c": c}, a["accessToken"])
+subprocess.run(["callgrind_control", "-d", str(server.pid)], stdout=subprocess.DEVNULL)
+server.send_signal(signal.SIGINT)
+server.wait(timeout=120)
+print(out)
