@@ -71,13 +71,18 @@ impl ConversationService {
         }
     }
 
-    /// GROUP_UPDATED to every current member.
-    async fn notify_updated(&self, conversation_id: &str) -> AppResult<()> {
+    /// The ids of a conversation's members, longest-standing first.
+    pub async fn member_ids(&self, conversation_id: &str) -> AppResult<Vec<String>> {
         let members = self
             .store
             .members_of(std::slice::from_ref(&conversation_id.to_owned()))
             .await?;
-        let ids: Vec<String> = members.into_iter().map(|member| member.user_id).collect();
+        Ok(members.into_iter().map(|member| member.user_id).collect())
+    }
+
+    /// GROUP_UPDATED to every current member.
+    async fn notify_updated(&self, conversation_id: &str) -> AppResult<()> {
+        let ids = self.member_ids(conversation_id).await?;
         self.notify(conversation_id, &ids, NotificationKind::GroupUpdated)
             .await;
         Ok(())

@@ -159,7 +159,7 @@ impl EncryptionService {
         if conversation.encrypted_at.is_some() {
             return Ok(conversation);
         }
-        let member_ids = self.member_ids(&conversation.id).await?;
+        let member_ids = self.conversations.member_ids(&conversation.id).await?;
         let keys = self.store.active_device_keys(&member_ids).await?;
         for member_id in &member_ids {
             if keys.iter().any(|key| &key.user_id == member_id) {
@@ -231,7 +231,7 @@ impl EncryptionService {
                 ));
             }
         }
-        let member_ids = self.member_ids(&conversation.id).await?;
+        let member_ids = self.conversations.member_ids(&conversation.id).await?;
         let keys = self.store.active_device_keys(&member_ids).await?;
         let sender_is_mine = keys
             .iter()
@@ -273,14 +273,6 @@ impl EncryptionService {
         })
     }
 
-    async fn member_ids(&self, conversation_id: &str) -> AppResult<Vec<String>> {
-        let members = self
-            .store
-            .members_of(std::slice::from_ref(&conversation_id.to_owned()))
-            .await?;
-        Ok(members.into_iter().map(|member| member.user_id).collect())
-    }
-
     /// DEVICE_KEYS_CHANGED to the partner in each of the user's encrypted
     /// direct conversations (and to the user's own other devices).
     async fn announce_key_change(&self, user_id: &str) -> AppResult<()> {
@@ -288,18 +280,25 @@ impl EncryptionService {
             .store
             .conversations_of_user(user_id, None, usize::MAX >> 1)
             .await?;
-        for conversation in conversations.iter().filter(|conversation| {
-            conversation.kind == ConversationKind::Direct && conversation.encrypted_at.is_some()
-        }) {
-            for member_id in self.member_ids(&conversation.id).await? {
-                self.notify(
-                    &member_id,
-                    NotificationKind::DeviceKeysChanged,
-                    &conversation.id,
-                    Some(user_id),
-                )
-                .await;
-            }
+        let encrypted: Vec<String> = conversations
+            .into_iter()
+            .filter(|conversation| {
+                conversation.kind == ConversationKind::Direct && conversation.encrypted_at.is_some()
+            })
+            .map(|conversation| conversation.id)
+            .collect();
+        if encrypted.is_empty() {
+            return Ok(());
+        }
+        // One read for the members of all of them.
+        for member in self.store.members_of(&encrypted).await? {
+            self.notify(
+                &member.user_id,
+                NotificationKind::DeviceKeysChanged,
+                &member.conversation_id,
+                Some(user_id),
+            )
+            .await;
         }
         Ok(())
     }

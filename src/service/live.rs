@@ -17,6 +17,7 @@ use async_stream::stream;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use tokio_stream::StreamMap;
@@ -266,6 +267,23 @@ impl LiveService {
         }))
     }
 
+    /// The events of one conversation the viewer is a member of (NOT_FOUND
+    /// otherwise). Subscribed before the membership check, so nothing
+    /// published after the check can be missed.
+    async fn member_feed(
+        &self,
+        viewer: &Viewer,
+        conversation_id: &str,
+    ) -> AppResult<broadcast::Receiver<Arc<BusEvent>>> {
+        let live = self
+            .bus
+            .subscribe(Topic::Conversation(conversation_id.to_owned()));
+        self.conversations
+            .membership(viewer, conversation_id)
+            .await?;
+        Ok(live)
+    }
+
     /// Others' typing in one conversation; a `true` not renewed within
     /// [`TYPING_TTL`] is followed by a `false`.
     pub async fn typing(
@@ -273,12 +291,7 @@ impl LiveService {
         viewer: &Viewer,
         conversation_id: String,
     ) -> AppResult<BoxStream<'static, TypingChange>> {
-        let mut live = self
-            .bus
-            .subscribe(Topic::Conversation(conversation_id.clone()));
-        self.conversations
-            .membership(viewer, &conversation_id)
-            .await?;
+        let mut live = self.member_feed(viewer, &conversation_id).await?;
         let user_id = viewer.user_id.clone();
         Ok(Box::pin(stream! {
             let mut deadlines: HashMap<String, Instant> = HashMap::new();
@@ -335,12 +348,7 @@ impl LiveService {
         viewer: &Viewer,
         conversation_id: String,
     ) -> AppResult<BoxStream<'static, ReadMarkerChange>> {
-        let mut live = self
-            .bus
-            .subscribe(Topic::Conversation(conversation_id.clone()));
-        self.conversations
-            .membership(viewer, &conversation_id)
-            .await?;
+        let mut live = self.member_feed(viewer, &conversation_id).await?;
         let user_id = viewer.user_id.clone();
         Ok(Box::pin(stream! {
             loop {
