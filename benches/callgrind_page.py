@@ -1,19 +1,21 @@
-"""Usage: python3 benches/callgrind_page.py SERVER_BIN PORT N
+"""Usage: python3 benches/callgrind_page.py SERVER_BIN PORT N [page|me]
 
-Callgrind profile of the 50-message page (issue #9): a server under
-valgrind, two users and 60 messages made through the API, then N page
-requests. Two runs with different N, subtracted, give the cost of one
-request. Prints the output file; read it with callgrind_annotate."""
+Callgrind profile of one query of the load generator's `queries` scenario
+(issue #9), the 50-message page by default: a server under valgrind, two
+users and 60 messages made through the API, then N requests of the query.
+Two runs with different N, subtracted, give the cost of one request.
+Prints the output file; read it with callgrind_annotate."""
 import json, os, signal, subprocess, sys, time, urllib.request
 
 BIN, PORT, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+WHICH = sys.argv[4] if len(sys.argv) > 4 else "page"
 data = f"/tmp/prof-data-{PORT}"
 subprocess.run(["rm", "-rf", data])
 env = {"PATH": os.environ["PATH"], "USER": "root", "LOGNAME": "root", "HOSTNAME": os.uname().nodename, "HOME": "/root", "TMPDIR": "/tmp", "PORT": str(PORT), "HOST": "127.0.0.1", "DATA_DIR": data,
        "JWT_SECRET": "profile-secret-profile-secret-0123456789",
        "RATE_LIMIT_PER_SECOND": "10000000", "RATE_LIMIT_BURST": "10000000",
        "AUTH_RATE_LIMIT_PER_MINUTE": "10000000", "RUST_LOG": "warn"}
-out = f"callgrind.page.{N}.out"
+out = f"callgrind.{WHICH}.{N}.out"
 server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", BIN], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 base = f"http://127.0.0.1:{PORT}"
@@ -40,11 +42,15 @@ for n in range(60):
     who = a if n % 2 else b
     gql("mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }",
         {"i": {"conversationId": c, "body": f"message number {n} with a few words of text in it"}}, who["accessToken"])
-# The load generator's page (load/src/scenarios/queries.rs).
-page = "query($c: ID!) { messages(conversationId: $c, last: 50) { nodes { id seq body createdAt author { id username displayName } } pageInfo { hasPreviousPage startCursor } } }"
-gql(page, {"c": c}, a["accessToken"])
+# The load generator's queries (load/src/scenarios/queries.rs).
+queries = {
+    "page": "query($c: ID!) { messages(conversationId: $c, last: 50) { nodes { id seq body createdAt author { id username displayName } } pageInfo { hasPreviousPage startCursor } } }",
+    "me": "{ me { id username displayName } }",
+}
+query = queries[WHICH]
+gql(query, {"c": c} if WHICH == "page" else {}, a["accessToken"])
 for _ in range(N):
-    gql(page, {"c": c}, a["accessToken"])
+    gql(query, {"c": c} if WHICH == "page" else {}, a["accessToken"])
 server.send_signal(signal.SIGINT)
 server.wait(timeout=120)
 print(out)

@@ -6,6 +6,13 @@ use clap::Parser as _;
 use clap::error::ErrorKind as ClapErrorKind;
 use realtalk::config::{Cli, Command};
 
+/// mimalloc rather than glibc's malloc: a request allocates hundreds of
+/// small short-lived objects (async-graphql's values and futures, JSON), and
+/// glibc's malloc and free were a third of a 50-message page's instructions
+/// and a fifth of a live delivery's CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for a configuration value that cannot be used.
 const EXIT_BAD_CONFIG: u8 = 2;
 

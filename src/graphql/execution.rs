@@ -15,13 +15,17 @@ use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 
 use super::AppSchema;
+use super::documents;
 use super::errors::with_codes;
 use super::metrics::{describe, record};
 
 /// Runs a query or mutation: codes on every error, duration by operation.
 pub async fn execute(schema: &AppSchema, mut request: Request) -> Response {
-    // Parsed once here and kept in the request, so execution does not parse
-    // again; a parse error is left to `execute` to report as always.
+    // Parsed (or recalled) once here and kept in the request, so execution
+    // does not parse again; a parse error is left to `execute` to report.
+    if let Some(document) = documents::parse(&request.query) {
+        request.set_parsed_query(document);
+    }
     let operation = request.parsed_query().ok().and_then(describe);
     let started = Instant::now();
     let response = with_codes(schema.execute(request).await);

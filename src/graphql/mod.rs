@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod cursor;
+pub mod documents;
 pub mod errors;
 pub mod event_delivery;
 pub mod execution;

@@ -85,7 +85,7 @@ impl SharedSelection {
         variables: Option<&serde_json::Value>,
         viewer: &Viewer,
     ) -> Option<SharedSelection> {
-        let document = async_graphql::parser::parse_query(query).ok()?;
+        let document = super::documents::parse(query)?;
         let operation = match (&document.operations, operation_name) {
             (DocumentOperations::Single(operation), None) => operation,
             (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,

@@ -170,7 +170,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 /// Whether the operation this request would run is a mutation. Unparsable
 /// documents are left to the executor, which reports them properly.
 fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
+    let Some(document) = crate::graphql::documents::parse(query) else {
         return false;
     };
     match &document.operations {

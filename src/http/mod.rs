@@ -23,7 +23,6 @@ use tower::ServiceBuilder;
 use tower_governor::GovernorLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -78,35 +77,38 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
             crate::telemetry::metrics::track_http,
         ));
     // After route_layer, so static files stay out of the per-route metrics.
-    let router = frontend::serve(router, config.frontend_dir.as_deref())
-        .layer(axum::middleware::from_fn_with_state(
-            trusted_proxies,
-            client_ip::resolve,
-        ))
-        .layer(security::cors(&config.cors_origins));
-    let router = security::default_headers()
-        .into_iter()
-        .fold(router, |router, (name, value)| {
-            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
-        });
+    let router = frontend::serve(router, config.frontend_dir.as_deref());
+    // One `layer` call for the whole stack: every `Router::layer` boxes each
+    // route once more, and a request clones its route's boxes one by one
+    // (before: ~66 boxed clones and ~90 allocations per request, callgrind).
     Ok(router
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let request_id = request
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or_default();
-                // The path only: query strings may carry variables.
-                tracing::info_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    request_id = %request_id,
-                )
-            }),
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(axum::middleware::map_response(security::default_headers))
+                .layer(security::cors(&config.cors_origins))
+                .layer(axum::middleware::from_fn_with_state(
+                    trusted_proxies,
+                    client_ip::resolve,
+                )),
         )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state))
+}
+
+/// The span of one request: method, path (not the query string, which may
+/// carry variables) and request id.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
 }
