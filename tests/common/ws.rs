@@ -67,6 +67,29 @@ impl WsClient {
         }
     }
 
+    /// Opens a `graphql-transport-ws` connection whose socket has a tiny
+    /// receive buffer (a fixed size also turns off the kernel's growing of
+    /// it): a client that stops reading then backs the server up quickly.
+    pub async fn connect_small_receive_buffer(addr: std::net::SocketAddr) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let stream = socket.connect(addr).await.expect("connect");
+        let mut request = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("WebSocket handshake");
+        WsClient {
+            socket,
+            legacy: false,
+        }
+    }
+
     pub async fn send_json(&mut self, message: Value) {
         self.socket
             .send(Message::Text(message.to_string().into()))

@@ -1,7 +1,7 @@
 //! One WebSocket connection: the subprotocol state machine.
 //!
-//! A reader loop owns the state (awaiting init → ready), each operation
-//! runs in its own task, and one writer task owns the socket's sending half.
+//! A reader loop owns the state (awaiting init → ready) and each operation
+//! runs in its own task; whoever produces a frame writes it (`writer.rs`).
 //! The connection closes with the spec's codes: 4400 garbage, 4401 an
 //! operation before the ack, 4403 a refused, expired or revoked token, 4408
 //! no `connection_init` in time, 4409 a duplicate operation id, 4429 a
@@ -11,9 +11,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::StreamExt as _;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -21,6 +23,7 @@ use tokio::time::Instant;
 
 use super::protocol::{self, ClientMessage, OperationPayload, Protocol, close};
 use super::shared_frames::{SubscriberSink, Template};
+use super::writer::Writer;
 use crate::bus::{BusEvent, Topic};
 use crate::graphql::errors::VALIDATION_FAILED;
 use crate::graphql::event_delivery::DeliverTo;
@@ -43,12 +46,6 @@ pub const MESSAGES_PER_SECOND: u32 = 50;
 /// Operations one connection may run at once.
 pub const MAX_OPERATIONS: usize = 100;
 
-pub(super) enum Outgoing {
-    Text(String),
-    Ping,
-    Close(u16, &'static str),
-}
-
 /// Why the reader loop stopped.
 struct Closing(u16, &'static str);
 
@@ -61,35 +58,14 @@ struct Ready {
 pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_ip: IpAddr) {
     metrics::gauge!("realtalk_websocket_connections").increment(1.0);
     OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (mut sink, mut incoming) = socket.split();
-    let (outgoing, mut to_send) = mpsc::channel::<Outgoing>(256);
-    let writer = tokio::spawn(async move {
-        while let Some(message) = to_send.recv().await {
-            let frame = match message {
-                Outgoing::Text(text) => Message::Text(text.into()),
-                Outgoing::Ping => Message::Ping(Default::default()),
-                Outgoing::Close(code, reason) => {
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code,
-                            reason: reason.into(),
-                        })))
-                        .await;
-                    break;
-                }
-            };
-            if sink.send(frame).await.is_err() {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
+    let (sink, mut incoming) = socket.split();
+    let writer = Arc::new(Writer::new(sink));
 
     let mut connection = Connection {
         protocol,
         state: state.clone(),
         client_ip,
-        outgoing: outgoing.clone(),
+        writer: writer.clone(),
         operations: HashMap::new(),
         ready: None,
         inited: false,
@@ -155,9 +131,17 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
                     tracing::debug!("dropping a silent WebSocket peer");
                     break None;
                 }
-                let _ = outgoing.try_send(Outgoing::Ping);
-                if connection.inited {
-                    let _ = outgoing.try_send(Outgoing::Text(protocol::keep_alive(protocol)));
+                // A peer that does not take a ping within an interval is
+                // not reading: dropped too, rather than holding this loop.
+                let pinged = tokio::time::timeout(keep_alive_every, async {
+                    writer.ping().await
+                        && (!connection.inited
+                            || writer.text(protocol::keep_alive(protocol)).await)
+                })
+                .await;
+                if !matches!(pinged, Ok(true)) {
+                    tracing::debug!("dropping a WebSocket peer that does not read");
+                    break None;
                 }
             }
             () = shutdown.cancelled() => break Some(Closing(close::GOING_AWAY, "server shutting down")),
@@ -169,12 +153,14 @@ pub async fn run(socket: WebSocket, protocol: Protocol, state: AppState, client_
         metrics::gauge!("realtalk_active_subscriptions").decrement(1.0);
     }
     let closed_by_us = closing.is_some();
-    if let Some(Closing(code, reason)) = closing {
-        let _ = outgoing.send(Outgoing::Close(code, reason)).await;
-    }
-    drop(outgoing);
-    drop(connection.outgoing);
-    let _ = writer.await;
+    // Bounded: a peer that does not read must not hold the connection open.
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+        match closing {
+            Some(Closing(code, reason)) => writer.close(code, reason).await,
+            None => writer.finish().await,
+        }
+    })
+    .await;
     if closed_by_us {
         // Finish the close handshake: read (and drop) what the client still
         // sends until its Close arrives, so the kernel does not answer unread
@@ -200,7 +186,7 @@ struct Connection {
     protocol: Protocol,
     state: AppState,
     client_ip: IpAddr,
-    outgoing: mpsc::Sender<Outgoing>,
+    writer: Arc<Writer>,
     operations: HashMap<String, JoinHandle<()>>,
     ready: Option<Ready>,
     inited: bool,
@@ -208,7 +194,7 @@ struct Connection {
 
 impl Connection {
     async fn send(&self, text: String) {
-        let _ = self.outgoing.send(Outgoing::Text(text)).await;
+        let _ = self.writer.text(text).await;
     }
 
     async fn handle(
@@ -357,13 +343,15 @@ impl Connection {
                 client_ip: self.client_ip,
                 protocol: self.protocol,
                 operation_id: id.clone(),
-                outgoing: self.outgoing.clone(),
+                writer: self.writer.clone(),
             };
             request = request.data(DeliverTo(std::sync::Arc::new(sink)));
+        } else if let Some(document) = crate::graphql::documents::parse(&payload.query) {
+            request.set_parsed_query(document);
         }
         let schema = self.state.schema.clone();
         let protocol = self.protocol;
-        let outgoing = self.outgoing.clone();
+        let writer = self.writer.clone();
         let finished = finished.clone();
         let operation_id = id.clone();
         let task = tokio::spawn(async move {
@@ -386,25 +374,19 @@ impl Connection {
                 let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
                 let text = if refused_before_running {
                     let errors = payload.get("errors").cloned().unwrap_or(Value::Null);
-                    let _ = outgoing
-                        .send(Outgoing::Text(protocol::error(
-                            protocol,
-                            &operation_id,
-                            errors,
-                        )))
+                    let _ = writer
+                        .text(protocol::error(protocol, &operation_id, errors))
                         .await;
                     let _ = finished.send(operation_id);
                     return;
                 } else {
                     protocol::next(protocol, &operation_id, payload)
                 };
-                if outgoing.send(Outgoing::Text(text)).await.is_err() {
+                if !writer.text(text).await {
                     return;
                 }
             }
-            let _ = outgoing
-                .send(Outgoing::Text(protocol::complete(&operation_id)))
-                .await;
+            let _ = writer.text(protocol::complete(&operation_id)).await;
             let _ = finished.send(operation_id);
         });
         metrics::gauge!("realtalk_active_subscriptions").increment(1.0);

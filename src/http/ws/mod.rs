@@ -6,6 +6,7 @@
 pub mod connection;
 pub mod protocol;
 pub mod shared_frames;
+mod writer;
 
 use std::net::IpAddr;
 

@@ -24,10 +24,10 @@ use std::sync::{Arc, Mutex, Weak};
 use async_graphql::Variables;
 use async_graphql::parser::types::ExecutableDocument;
 use futures_util::StreamExt as _;
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::OnceCell;
 
-use super::connection::Outgoing;
 use super::protocol::{self, Protocol};
+use super::writer::Writer;
 use crate::bus::BusEvent;
 use crate::graphql::event_delivery::{EventSink, InjectedEvent};
 use crate::graphql::shared_selection::ShareKey;
@@ -143,7 +143,7 @@ pub(super) struct Template {
 }
 
 /// One subscriber's end: finds or renders the payload, frames it with the
-/// operation id and queues it on the socket.
+/// operation id and writes it to the socket.
 pub(super) struct SubscriberSink {
     pub(super) frames: Arc<SharedFrames>,
     pub(super) template: Arc<Template>,
@@ -153,7 +153,7 @@ pub(super) struct SubscriberSink {
     pub(super) client_ip: IpAddr,
     pub(super) protocol: Protocol,
     pub(super) operation_id: String,
-    pub(super) outgoing: mpsc::Sender<Outgoing>,
+    pub(super) writer: Arc<Writer>,
 }
 
 impl SubscriberSink {
@@ -216,6 +216,6 @@ impl EventSink for SubscriberSink {
     async fn deliver(&self, event: LiveMessageEvent) -> bool {
         let payload = self.payload(event).await;
         let frame = protocol::next_encoded(self.protocol, &self.operation_id, &payload);
-        self.outgoing.send(Outgoing::Text(frame)).await.is_ok()
+        self.writer.text(frame).await
     }
 }
