@@ -1,6 +1,8 @@
 //! The one event type that travels on the bus, serde-tagged so the Redis
 //! engine can carry it between nodes as JSON.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -27,9 +29,11 @@ pub enum NotificationKind {
 pub enum BusEvent {
     /// A stored change to a message (published after the commit), with the
     /// message as it was right after the change.
+    /// Shared, not copied, by every subscriber of the conversation on a
+    /// node (the wire form is the records themselves).
     Message {
-        event: MessageEventRecord,
-        message: MessageRecord,
+        event: Arc<MessageEventRecord>,
+        message: Arc<MessageRecord>,
     },
     /// Someone started or stopped typing. Never stored.
     Typing {

@@ -37,8 +37,10 @@ pub const TYPING_TTL: Duration = Duration::from_secs(6);
 /// One change to a message, as a subscriber receives it.
 #[derive(Debug, Clone)]
 pub struct LiveMessageEvent {
-    pub event: MessageEventRecord,
-    pub message: MessageRecord,
+    /// Shared with the bus event for live deliveries: a subscriber that
+    /// only forwards a shared render never copies the message.
+    pub event: Arc<MessageEventRecord>,
+    pub message: Arc<MessageRecord>,
     /// The bus event it came from, for live deliveries (`None` for replays
     /// from the store, whose message is as it is now, not as it was then).
     /// Every subscriber on this node receives the same `Arc`, so its
@@ -479,8 +481,8 @@ fn events_since(
                 }
             };
             let ids: Vec<String> = events.iter().map(|event| event.message_id.clone()).collect();
-            let messages: HashMap<String, MessageRecord> = match store.messages_by_ids(&ids).await {
-                Ok(messages) => messages.into_iter().map(|m| (m.id.clone(), m)).collect(),
+            let messages: HashMap<String, Arc<MessageRecord>> = match store.messages_by_ids(&ids).await {
+                Ok(messages) => messages.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect(),
                 Err(error) => {
                     tracing::warn!(cause = ?error.source, "catch-up read failed; will retry on the next event");
                     break;
@@ -490,7 +492,7 @@ fn events_since(
             for event in events {
                 last = event.seq;
                 if let Some(message) = messages.get(&event.message_id) {
-                    yield LiveMessageEvent { event, message: message.clone(), origin: None };
+                    yield LiveMessageEvent { event: Arc::new(event), message: message.clone(), origin: None };
                 }
             }
             if count < CATCH_UP_BATCH {

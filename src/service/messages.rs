@@ -80,8 +80,8 @@ impl MessageService {
             }
             self.bus
                 .publish(BusEvent::Message {
-                    event: event.clone(),
-                    message: change.message.clone(),
+                    event: Arc::new(event.clone()),
+                    message: Arc::new(change.message.clone()),
                 })
                 .await;
         }

@@ -27,7 +27,7 @@ impl MessageEvent {
     }
 
     async fn message(&self) -> Message {
-        Message(self.0.message.clone())
+        Message(self.0.message.as_ref().clone())
     }
 }
 
