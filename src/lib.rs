@@ -5,6 +5,7 @@
 //! [`store`] (storage contract and engines). Nothing below `graphql`
 //! knows GraphQL exists.
 
+pub mod allocator;
 pub mod app;
 pub mod bus;
 pub mod config;

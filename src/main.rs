@@ -6,13 +6,6 @@ use clap::Parser as _;
 use clap::error::ErrorKind as ClapErrorKind;
 use realtalk::config::{Cli, Command};
 
-/// mimalloc rather than glibc's malloc: a request allocates hundreds of
-/// small short-lived objects (async-graphql's values and futures, JSON), and
-/// glibc's malloc and free were a third of a 50-message page's instructions
-/// and a fifth of a live delivery's CPU (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit code for a configuration value that cannot be used.
 const EXIT_BAD_CONFIG: u8 = 2;
 
@@ -81,7 +74,6 @@ fn migrate(from: &str, to: &str) -> ExitCode {
 }
 
 fn serve(config: realtalk::config::Config) -> ExitCode {
-    return_large_blocks_to_the_os();
     let _sentry_guard = realtalk::telemetry::init_sentry(&config);
     let _log_guard = realtalk::telemetry::init(&config);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -117,22 +109,3 @@ fn serve(config: realtalk::config::Config) -> ExitCode {
         }
     })
 }
-
-/// Argon2id takes a 19 MiB block per hash. Once glibc has freed one such
-/// mapping it raises its adaptive mmap threshold and serves the next blocks
-/// from the hashing thread's own arena, which keeps them: with the blocking
-/// pool's many threads, a few hundred logins left the server at ~1 GB RSS
-/// (`realtalk-load idle`, BENCHMARKS.md). A fixed threshold keeps every
-/// large block its own mapping, handed back to the OS when freed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_blocks_to_the_os() {
-    const LARGE_BLOCK_BYTES: libc::c_int = 1024 * 1024;
-    // SAFETY: mallopt only tunes the allocator; it is called before any
-    // other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_blocks_to_the_os() {}

@@ -11,6 +11,7 @@
 //! to half the cores instead.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +24,8 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct HashPool {
     jobs: Mutex<mpsc::Sender<Job>>,
+    /// Jobs sent and not yet taken by a thread.
+    waiting: Arc<AtomicUsize>,
 }
 
 /// Threads for a machine with `cores` cores: all of them when hashing can
@@ -43,8 +46,10 @@ impl HashPool {
         let threads = threads_for(cores, cfg!(target_os = "linux"));
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let waiting = Arc::new(AtomicUsize::new(0));
         for index in 0..threads {
             let queue = queue.clone();
+            let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
                 .spawn(move || {
@@ -57,14 +62,21 @@ impl HashPool {
                                 Err(_) => return,
                             }
                         };
+                        waiting.fetch_sub(1, Ordering::SeqCst);
                         // A panicking hash fails its request, not the thread.
                         let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                        if waiting.load(Ordering::SeqCst) == 0 {
+                            // Nothing queued: this hash's block goes back to
+                            // the OS (during a storm it is reused instead).
+                            crate::allocator::release_freed_memory();
+                        }
                     }
                 })
                 .map_err(|error| anyhow::anyhow!("starting a hashing thread: {error}"))?;
         }
         Ok(HashPool {
             jobs: Mutex::new(jobs),
+            waiting,
         })
     }
 
@@ -77,6 +89,7 @@ impl HashPool {
         let job: Job = Box::new(move || {
             let _ = done.send(work());
         });
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         self.jobs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
