@@ -252,3 +252,27 @@ async fn a_starting_node_scrubs_presence_left_by_dead_nodes() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The subscriber pings Redis every few seconds to notice a half-open
+/// connection. It once misread the reply Redis gives in subscribed mode
+/// (`["pong", ""]`), took it for a failure and reconnected every time, and
+/// each reconnection made every live stream re-read the store: a stall of
+/// half a second every 5 s under load (BENCHMARKS.md).
+#[tokio::test]
+async fn a_node_keeps_its_redis_subscription_across_pings() {
+    let cluster = cluster();
+    let via_a = TestServer::attach(cluster.a.addr);
+    // Two of the subscriber's 5 s pings.
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    let metrics = via_a
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics text");
+    let reconnects: f64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("realtalk_bus_redis_reconnects_total "))
+        .map_or(0.0, |value| value.trim().parse().expect("a number"));
+    assert_eq!(reconnects, 0.0, "the subscription was dropped and renewed");
+}

@@ -215,7 +215,10 @@ async fn subscribe_once(
             }
             _ = ping.tick() => {
                 // A half-open connection shows up as a ping that never returns.
-                match tokio::time::timeout(SUBSCRIBER_PING, sink.ping::<String>()).await {
+                // Any reply will do: in subscribed mode Redis answers
+                // `["pong", ""]`, not `PONG` (read as a string, that was an
+                // error, and a reconnection and resync every interval).
+                match tokio::time::timeout(SUBSCRIBER_PING, sink.ping::<redis::Value>()).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(error)) => return Err(error),
                     Err(_) => return Ok(()),
