@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { drawPng, messageWith, PASSWORD, screenshot, serverAndBrowser } from './harness.mjs';
+import { drawPng, messageWith, PASSWORD, screenshot, serverAndBrowser, signIn as signInAt } from './harness.mjs';
 
 const HISTORY = 95;
 const stack = serverAndBrowser();
@@ -18,20 +18,9 @@ async function registerByApi(username) {
   return { token: data.register.accessToken, id: data.register.user.id };
 }
 
-async function signIn(username, { beforeLoad } = {}) {
-  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1100, height: 760 } });
-  await beforeLoad?.(context);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.setDefaultTimeout(15_000);
-  await page.goto('/');
-  await page.getByTestId('auth-login').fill(username);
-  await page.getByTestId('auth-password').fill(PASSWORD);
-  await page.getByTestId('auth-submit').click();
-  await page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
-  return { context, page, problems };
-}
+/** Dave's or Frank's browser signing in (the harness's, in this file's window size). */
+const signIn = (username, options = {}) =>
+  signInAt(stack.browser, stack.server.base, username, { viewport: { width: 1100, height: 760 }, ...options });
 
 test('sign in, scroll a long history, rename, and log out everywhere', async () => {
   const dave = await registerByApi('dave');

@@ -1,13 +1,13 @@
 // Managing encryption devices (issue #12): Bob signs in on a second
-// stack.browser, sees both devices in his profile, and removes the first one
-// from the second. Alice's chat announces the change. The removed stack.browser,
+// browser, sees both devices in his profile, and removes the first one
+// from the second. Alice's chat announces the change. The removed browser,
 // still open, becomes a new device on its next send, since a revoked key
 // never comes back, and its message reaches Alice readable.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { befriend, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser } from './harness.mjs';
+import { befriend, messageWith, person, screenshot, send, serverAndBrowser, signIn } from './harness.mjs';
 
 const stack = serverAndBrowser({}, { echo: false });
 
@@ -34,16 +34,7 @@ test('a removed device stops being sealed to, and comes back as a new one', asyn
   await messageWith(alice.page, 'From the first browser').waitFor();
 
   // A second browser for Bob: a second device.
-  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1200, height: 800 } });
-  const laptop = await context.newPage();
-  laptop.setDefaultTimeout(15_000);
-  const problems = [];
-  laptop.on('pageerror', (error) => problems.push(`bob (laptop): ${error.message}`));
-  await laptop.goto('/');
-  await laptop.getByTestId('auth-login').fill('bob');
-  await laptop.getByTestId('auth-password').fill(PASSWORD);
-  await laptop.getByTestId('auth-submit').click();
-  await laptop.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
+  const { page: laptop, problems } = await signIn(stack.browser, stack.server.base, 'bob', { label: 'laptop' });
   await alice.page.getByTestId('key-change-notice').first().waitFor();
 
   const rows = await devicesIn(laptop);
@@ -60,7 +51,7 @@ test('a removed device stops being sealed to, and comes back as a new one', asyn
   assert.equal(await laptop.getByTestId('device-list').getByTestId('device').count(), 1);
   await laptop.keyboard.press('Escape');
 
-  // The first stack.browser, still open, is refused as a sender, starts over as
+  // The first browser, still open, is refused as a sender, starts over as
   // a new device and sends; Alice reads it.
   await send(bob.page, 'From the first stack.browser, as a new device');
   await messageWith(alice.page, 'From the first stack.browser, as a new device').waitFor();

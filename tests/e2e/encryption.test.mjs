@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import {
-  befriend, bubble, drawPng, filesUnder, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser, switchableSocket,
+  befriend, bubble, drawPng, filesUnder, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser, signIn as signInAt,
+  switchableSocket,
 } from './harness.mjs';
 
 // Debug logging: if the server ever logged a request's content, the
@@ -57,19 +58,8 @@ function withTextChunk(png, text) {
 }
 
 /** Another browser (own IndexedDB: a new device) signing in to an existing account. */
-async function signIn(username) {
-  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1200, height: 800 } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`${username} (2nd device): page error: ${error.message}`));
-  page.setDefaultTimeout(15_000);
-  await page.goto('/');
-  await page.getByTestId('auth-login').fill(username);
-  await page.getByTestId('auth-password').fill(PASSWORD);
-  await page.getByTestId('auth-submit').click();
-  await page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
-  return { username, context, page, problems };
-}
+/** Another browser signing in to an existing account: a new device. */
+const signIn = (username) => signInAt(stack.browser, stack.server.base, username, { label: '2nd device' });
 
 async function safetyNumberOf(page, shot = null) {
   await page.getByTestId('chat-lock').click();

@@ -136,19 +136,8 @@ export async function launchBrowser() {
  * Page errors and CSP violations fail the test through `problems`.
  * `beforeLoad(context)` runs before the first page load (e.g. to route sockets).
  */
-export async function person(browser, base, username, { viewport = { width: 1200, height: 800 }, colorScheme = 'light', beforeLoad } = {}) {
-  const context = await browser.newContext({ baseURL: base, viewport, colorScheme });
-  await beforeLoad?.(context);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`${username}: page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) {
-      problems.push(`${username}: ${message.text()}`);
-    }
-  });
-  page.setDefaultTimeout(15_000);
-  await page.goto('/');
+export async function person(browser, base, username, options = {}) {
+  const { context, page, problems } = await watchedPage(browser, base, username, options);
   await page.getByTestId('to-register').click();
   await page.getByTestId('auth-username').fill(username);
   await page.getByTestId('auth-email').fill(`${username}@example.com`);
@@ -157,6 +146,37 @@ export async function person(browser, base, username, { viewport = { width: 1200
   await page.getByTestId('auth-submit').click();
   await page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
   return { username, context, page, problems };
+}
+
+/**
+ * A new browser signing in to an existing account (for end-to-end
+ * encryption, a new device), watched like `person`'s; `label` names it in
+ * `problems`. Same options as `person`.
+ */
+export async function signIn(browser, base, username, { label = 'signed in', ...options } = {}) {
+  const { context, page, problems } = await watchedPage(browser, base, `${username} (${label})`, options);
+  await page.getByTestId('auth-login').fill(username);
+  await page.getByTestId('auth-password').fill(PASSWORD);
+  await page.getByTestId('auth-submit').click();
+  await page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
+  return { username, context, page, problems };
+}
+
+/** A new context and page at `/`, its page errors and CSP violations collected in `problems`. */
+async function watchedPage(browser, base, label, { viewport = { width: 1200, height: 800 }, colorScheme = 'light', beforeLoad } = {}) {
+  const context = await browser.newContext({ baseURL: base, viewport, colorScheme });
+  await beforeLoad?.(context);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`${label}: page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) {
+      problems.push(`${label}: ${message.text()}`);
+    }
+  });
+  page.setDefaultTimeout(15_000);
+  await page.goto('/');
+  return { context, page, problems };
 }
 
 /**

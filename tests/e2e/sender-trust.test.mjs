@@ -1,5 +1,5 @@
 // A message sealed by a device outside the safety number (issue #12,
-// frontend/js/crypto/trust.js), in real browsers against the real stack.server.
+// frontend/js/crypto/trust.js), in real browsers against the real server.
 // A key's self-signature proves nothing about who made it: a server can
 // mint an identity key "for Bob" and seal to Alice with it. Here the
 // forgery goes through the real API with the app's own crypto, as such a
@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
 import {
-  befriend, bubble, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser,
+  befriend, bubble, messageWith, PASSWORD, person, screenshot, send, serverAndBrowser, signIn as signInAt,
 } from './harness.mjs';
 
 const stack = serverAndBrowser({}, { echo: false });
@@ -49,17 +49,7 @@ async function reopen(someone, conversationId) {
 }
 
 /** Another browser signing in to an existing account: a new device. */
-async function signIn(username) {
-  const context = await stack.browser.newContext({ baseURL: stack.server.base, viewport: { width: 1200, height: 800 } });
-  const someone = { username, context, problems: [] };
-  someone.page = watch(await context.newPage(), someone, `${username} (2nd device)`);
-  await someone.page.goto('/');
-  await someone.page.getByTestId('auth-login').fill(username);
-  await someone.page.getByTestId('auth-password').fill(PASSWORD);
-  await someone.page.getByTestId('auth-submit').click();
-  await someone.page.getByTestId('connection-state').filter({ hasText: 'Online' }).waitFor();
-  return someone;
-}
+const signIn = (username) => signInAt(stack.browser, stack.server.base, username, { label: '2nd device' });
 
 /**
  * In a page of the app's origin, with the app's own modules: a fresh key
