@@ -5,20 +5,14 @@ Callgrind profile of one query of the load generator's `queries` scenario
 users and 60 messages made through the API, then N requests of the query.
 Two runs with different N, subtracted, give the cost of one request.
 Prints the output file; read it with callgrind_annotate."""
-import json, os, signal, subprocess, sys, time, urllib.request
+import json, signal, sys, urllib.request
+
+import callgrind_server
 
 BIN, PORT, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 WHICH = sys.argv[4] if len(sys.argv) > 4 else "page"
-data = f"/tmp/prof-data-{PORT}"
-subprocess.run(["rm", "-rf", data])
-env = {"PATH": os.environ["PATH"], "USER": "root", "LOGNAME": "root", "HOSTNAME": os.uname().nodename, "HOME": "/root", "TMPDIR": "/tmp", "PORT": str(PORT), "HOST": "127.0.0.1", "DATA_DIR": data,
-       "JWT_SECRET": "profile-secret-profile-secret-0123456789",
-       "RATE_LIMIT_PER_SECOND": "10000000", "RATE_LIMIT_BURST": "10000000",
-       "AUTH_RATE_LIMIT_PER_MINUTE": "10000000", "RUST_LOG": "warn"}
 out = f"callgrind.{WHICH}.{N}.out"
-server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", BIN], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-base = f"http://127.0.0.1:{PORT}"
+server, base = callgrind_server.start(BIN, PORT, out)
 
 def gql(query, variables=None, token=None):
     request = urllib.request.Request(base + "/graphql", json.dumps({"query": query, "variables": variables or {}}).encode(),
@@ -27,11 +21,6 @@ def gql(query, variables=None, token=None):
     assert "errors" not in body, body
     return body["data"]
 
-for _ in range(600):
-    try:
-        urllib.request.urlopen(base + "/health", timeout=5); break
-    except Exception:
-        time.sleep(0.5)
 reg = "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }"
 a = gql(reg, {"i": {"username": "amy", "email": "amy@x.io", "password": "correct horse battery"}})["register"]
 b = gql(reg, {"i": {"username": "bob", "email": "bob@x.io", "password": "correct horse battery"}})["register"]
