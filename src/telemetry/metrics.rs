@@ -16,6 +16,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
+/// Writes per SQLite group commit, up to the writer's largest group.
+const GROUP_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 /// Installs the recorder on first call; later calls (more servers in one
 /// test process) share it.
 pub fn handle() -> Option<&'static PrometheusHandle> {
@@ -23,6 +26,12 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full("realtalk_sqlite_writes_per_commit".into()),
+                        GROUP_BUCKETS,
+                    )
+                })
                 .ok()?;
             match builder.install_recorder() {
                 Ok(handle) => {

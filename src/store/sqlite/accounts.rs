@@ -94,7 +94,7 @@ impl AccountStore for SqliteStore {
     async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> AppResult<()> {
         let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
         self.write("set_password_hash", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             tx.execute(
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                 [&user_id, &password_hash],
@@ -139,7 +139,7 @@ impl AccountStore for SqliteStore {
     ) -> AppResult<Vec<String>> {
         let user_id = user_id.to_owned();
         self.write("delete_account", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let now_ms = to_millis(now);
             let username: String = tx.query_row(
                 "SELECT username FROM users WHERE id = ?1",

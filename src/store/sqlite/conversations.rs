@@ -29,7 +29,7 @@ impl ConversationStore for SqliteStore {
         let (low, high) = ordered_pair(user_a, user_b);
         let (id, low, high) = (id.to_owned(), low.to_owned(), high.to_owned());
         self.write("open_direct_conversation", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let direct_key = format!("{low}:{high}");
             let now = to_millis(now);
             let created = tx.execute(
@@ -62,7 +62,7 @@ impl ConversationStore for SqliteStore {
         members: Vec<(String, MemberRole)>,
     ) -> AppResult<ConversationRecord> {
         self.write("create_group", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let created_at = to_millis(conversation.created_at);
             tx.execute(
                 "INSERT INTO conversations (id, kind, title, created_at, last_activity_at)
@@ -283,7 +283,7 @@ impl ConversationStore for SqliteStore {
         let conversation_id = conversation_id.to_owned();
         let user_ids = user_ids.to_vec();
         self.write("add_members", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let existing: HashSet<String> = tx
                 .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1")?
                 .query_map([&conversation_id], |row| row.get(0))?
@@ -344,7 +344,7 @@ impl ConversationStore for SqliteStore {
             new_owner.to_owned(),
         );
         self.write("transfer_ownership", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             tx.execute(
                 "UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2",
                 params![conversation_id, old_owner, MemberRole::Admin],
@@ -395,7 +395,7 @@ impl ConversationStore for SqliteStore {
     async fn leave_group(&self, conversation_id: &str, user_id: &str) -> AppResult<LeaveOutcome> {
         let (conversation_id, user_id) = (conversation_id.to_owned(), user_id.to_owned());
         self.write("leave_group", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let role: Option<MemberRole> = tx
                 .query_row(
                     "DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2 RETURNING role",

@@ -18,7 +18,7 @@ impl DeviceKeyStore for SqliteStore {
         max_active: usize,
     ) -> AppResult<DeviceKeyRecord> {
         self.write("create_device_key", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let sql = format!(
                 "SELECT {DEVICE_KEY_COLUMNS} FROM device_keys
                  WHERE user_id = ?1 AND encryption_key = ?2"

@@ -205,7 +205,7 @@ impl FriendStore for SqliteStore {
     ) -> AppResult<Option<FriendRequestRecord>> {
         let id = id.to_owned();
         self.write("resolve_friend_request", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let sql = format!(
                 "UPDATE friend_requests SET status = ?2, responded_at = ?3
                  WHERE id = ?1 AND status = 'PENDING'
@@ -256,7 +256,7 @@ impl FriendStore for SqliteStore {
     ) -> AppResult<()> {
         let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
         self.write("block_user", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let now = to_millis(now);
             tx.execute(
                 "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3)",

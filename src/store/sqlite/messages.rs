@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Savepoint, params};
 
 use super::codec::{self, EVENT_COLUMNS, MESSAGE_COLUMNS, REACTION_COLUMNS, id_list};
 use super::{SqliteStore, to_millis};
@@ -15,14 +15,14 @@ use crate::store::{
     ReactionRecord, Sealed,
 };
 
-fn load_message(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
+fn load_message(tx: &Connection, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1");
     tx.query_row(&sql, [id], codec::message).optional()
 }
 
 /// Takes the conversation's next seq and appends an event with it.
 fn append_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     conversation_id: &str,
     kind: MessageEventKind,
     message_id: &str,
@@ -52,7 +52,7 @@ fn append_event(
 
 /// Reloads a message after a change and commits.
 fn finish(
-    tx: Transaction<'_>,
+    tx: Savepoint<'_>,
     message_id: &str,
     event: MessageEventRecord,
 ) -> AppResult<Option<MessageChange>> {
@@ -94,7 +94,7 @@ fn fts_query(text: &str) -> Option<String> {
 impl MessageStore for SqliteStore {
     async fn create_message(&self, message: NewMessage) -> AppResult<MessageChange> {
         self.write("create_message", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             if let Some(client_id) = &message.client_id {
                 let sql = format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE author_id = ?1 AND client_id = ?2"
@@ -308,7 +308,7 @@ impl MessageStore for SqliteStore {
     ) -> AppResult<Option<MessageChange>> {
         let (id, body) = (id.to_owned(), body.to_owned());
         self.write("edit_message", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let Some(message) = load_message(&tx, &id)? else {
                 return Ok(None);
             };
@@ -342,7 +342,7 @@ impl MessageStore for SqliteStore {
         let (message_id, user_id, emoji) =
             (message_id.to_owned(), user_id.to_owned(), emoji.to_owned());
         self.write("add_reaction", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let Some(message) = load_message(&tx, &message_id)? else {
                 return Ok(None);
             };
@@ -392,7 +392,7 @@ impl MessageStore for SqliteStore {
         let (message_id, user_id, emoji) =
             (message_id.to_owned(), user_id.to_owned(), emoji.to_owned());
         self.write("remove_reaction", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let Some(message) = load_message(&tx, &message_id)? else {
                 return Ok(None);
             };
@@ -439,7 +439,7 @@ impl MessageStore for SqliteStore {
     ) -> AppResult<Option<MessageChange>> {
         let id = id.to_owned();
         self.write("delete_message", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let Some(message) = load_message(&tx, &id)? else {
                 return Ok(None);
             };

@@ -1,13 +1,17 @@
 //! The embedded engine: SQLite in WAL mode, one file under `DATA_DIR`.
 //!
-//! Writes go through a pool of exactly one connection, so they are
-//! serialised (which is what SQLite does anyway) without ever waiting on
-//! `SQLITE_BUSY`; reads use a small pool of their own and run concurrently
-//! thanks to WAL. Every statement runs on tokio's blocking pool via
-//! deadpool's `interact`, so the async runtime never blocks on disk.
+//! Writes go to exactly one connection, on a thread of its own that commits
+//! them in groups (`writer`), so they are serialised (which is what SQLite
+//! does anyway) without ever waiting on `SQLITE_BUSY`. Each write therefore
+//! runs inside the group's transaction and takes a savepoint, never a
+//! transaction, of its own. Reads use a small pool and run concurrently
+//! thanks to WAL, on tokio's blocking pool via deadpool's `interact`, so the
+//! async runtime never blocks on disk. WAL checkpoints run on a third
+//! thread (`checkpoint`), off the commit path.
 
 mod accounts;
 mod attachments;
+mod checkpoint;
 mod codec;
 mod conversations;
 mod device_keys;
@@ -16,6 +20,7 @@ mod messages;
 mod sessions;
 mod transfer;
 mod users;
+mod writer;
 
 use std::path::Path;
 
@@ -51,8 +56,9 @@ const CONNECTION_PRAGMAS: &str = "
 const READER_POOL_SIZE: usize = 4;
 
 pub struct SqliteStore {
-    writer: Pool,
+    writer: writer::Writer,
     readers: Pool,
+    _checkpoints: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -62,43 +68,33 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating database directory {}", dir.display()))?;
         }
-        let writer = build_pool(path, 1)?;
-        let readers = build_pool(path, READER_POOL_SIZE)?;
-        let store = SqliteStore { writer, readers };
-        store
-            .write("migrate", |conn| {
-                // WAL is a property of the database file, set once by the writer.
-                conn.pragma_update(None, "journal_mode", "WAL")?;
-                Migrations::from_slice(MIGRATIONS)
-                    .to_latest(conn)
-                    .map_err(AppError::internal)?;
-                Ok(())
-            })
+        let writer_path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || open_writer(&writer_path))
             .await
-            .map_err(|error| {
-                anyhow::anyhow!(
-                    "opening SQLite database {}: {:?}",
-                    path.display(),
-                    error
-                        .source
-                        .unwrap_or_else(|| anyhow::anyhow!(error.message))
-                )
-            })?;
-        Ok(store)
+            .context("opening the SQLite writer")?
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        let writer = writer::Writer::start(conn).context("starting the SQLite writer")?;
+        let readers = build_pool(path, READER_POOL_SIZE)?;
+        let checkpoints =
+            checkpoint::Checkpointer::start(path).context("starting SQLite checkpoints")?;
+        Ok(SqliteStore {
+            writer,
+            readers,
+            _checkpoints: checkpoints,
+        })
     }
 
-    /// Runs `f` on the single writer connection, off the async runtime.
-    /// `operation` names it in metrics.
+    /// Runs `f` on the single writer connection, in the next group commit;
+    /// returns once that group is durable. `f` runs inside a transaction:
+    /// it takes `conn.savepoint()` where it needs several statements to
+    /// stand or fall together. `operation` names it in metrics.
     async fn write<T, F>(&self, operation: &'static str, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut Connection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let _timer = StoreTimer::start(operation);
-        let conn = self.writer.get().await.map_err(AppError::internal)?;
-        conn.interact(f)
-            .await
-            .map_err(|error| AppError::internal(anyhow::anyhow!("SQLite writer: {error}")))?
+        self.writer.write(f).await
     }
 
     /// Runs `f` on a reader connection, off the async runtime.
@@ -113,6 +109,17 @@ impl SqliteStore {
             .await
             .map_err(|error| AppError::internal(anyhow::anyhow!("SQLite reader: {error}")))?
     }
+}
+
+/// Opens the writer connection: pragmas, WAL, migrations. Blocking.
+fn open_writer(path: &Path) -> anyhow::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.execute_batch(CONNECTION_PRAGMAS)?;
+    // WAL is a property of the database file, set once by the writer.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
+    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+    Ok(conn)
 }
 
 fn build_pool(path: &Path, size: usize) -> anyhow::Result<Pool> {

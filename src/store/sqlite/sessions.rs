@@ -25,7 +25,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: NewSession) -> AppResult<SessionRecord> {
         self.write("create_session", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let created_at = to_millis(session.created_at);
             tx.execute(
                 "INSERT INTO sessions (id, user_id, created_at, refreshed_at, expires_at)
@@ -76,7 +76,7 @@ impl SessionStore for SqliteStore {
         let presented_hash = presented_hash.to_owned();
         let next_hash = next_hash.to_owned();
         self.write("rotate_refresh_token", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let found = tx
                 .query_row(
                     "SELECT session_id, spent_at FROM refresh_tokens WHERE token_hash = ?1",

@@ -280,7 +280,7 @@ impl TransferStore for SqliteStore {
             inserts.push((names, values));
         }
         self.write("import_rows", move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             for (names, values) in inserts {
                 let placeholders = vec!["?"; names.len()].join(", ");
                 let sql = format!(
