@@ -1,9 +1,9 @@
 //! One subscriber socket's life during a fan-out: read `next` frames, pick
 //! the marker out of the message body, record latency and count receipts.
 //!
-//! The marker `lt|<index>|<due nanos>` carries the message's index within
-//! its group and the moment its send was due, on this process's clock, so
-//! no table of send times is shared between tasks.
+//! The marker `lt|<index>|<sent nanos>` carries the message's index within
+//! its group and the moment its request was issued, on this process's
+//! clock, so no table of send times is shared between tasks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
