@@ -254,16 +254,14 @@ async fn run_one(cli: &Cli, source: &Source, scenario: &Scenario) -> anyhow::Res
             ]
         }
         Scenario::Fanout { plan, local_bus } => {
-            let target = Target::launch(
-                source,
-                1,
-                !local_bus && matches!(source, Source::Binary(_)),
-                None,
-            )?;
-            let name = if *local_bus {
-                "fanout (1 node, local bus)"
-            } else {
-                "fanout (1 node, Redis bus)"
+            let with_redis = !local_bus && matches!(source, Source::Binary(_));
+            let target = Target::launch(source, 1, with_redis, None)?;
+            // A server given by `--url` runs whichever bus it was started
+            // with; the name must not claim one.
+            let name = match (with_redis, local_bus) {
+                (true, _) => "fanout (1 node, Redis bus)",
+                (false, true) => "fanout (1 node, local bus)",
+                (false, false) => "fanout (1 node, the server's own bus)",
             };
             vec![scenarios::fanout::run(name, &target, plan.plan(quick), sources, None).await?]
         }
