@@ -258,6 +258,14 @@ mod tests {
         (dir, Arc::new(writer))
     }
 
+    /// One write inserting `name`, which must commit.
+    async fn insert(writer: &Writer, name: &'static str) {
+        writer
+            .write(move |conn| Ok(conn.execute("INSERT INTO items (name) VALUES (?1)", [name])?))
+            .await
+            .expect("insert");
+    }
+
     async fn names(writer: &Writer) -> Vec<String> {
         writer
             .write(|conn| {
@@ -316,10 +324,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_write_leaves_nothing_behind() {
         let (_dir, writer) = writer();
-        writer
-            .write(|conn| Ok(conn.execute("INSERT INTO items (name) VALUES ('kept')", [])?))
-            .await
-            .expect("first write");
+        insert(&writer, "kept").await;
         let failed = writer
             .write(|conn| {
                 conn.execute("INSERT INTO items (name) VALUES ('half')", [])?;
@@ -343,10 +348,7 @@ mod tests {
             })
             .await;
         assert!(panicked.is_err());
-        writer
-            .write(|conn| Ok(conn.execute("INSERT INTO items (name) VALUES ('after')", [])?))
-            .await
-            .expect("write after the panic");
+        insert(&writer, "after").await;
         assert_eq!(names(&writer).await, vec!["after".to_owned()]);
     }
 
@@ -354,10 +356,7 @@ mod tests {
     #[tokio::test]
     async fn acknowledged_writes_are_visible_to_other_connections() {
         let (dir, writer) = writer();
-        writer
-            .write(|conn| Ok(conn.execute("INSERT INTO items (name) VALUES ('durable')", [])?))
-            .await
-            .expect("write");
+        insert(&writer, "durable").await;
         let reader = Connection::open(dir.path().join("writer.db")).expect("open reader");
         let count: i64 = reader
             .query_row(
